@@ -1,0 +1,188 @@
+"""The rule engine: given an actor, a vehicle and a change, which contract rules does it break.
+
+Pure functions over plain values (dicts as the API VO carries them); no Flask, no
+HTTP. The fakes call `evaluate` to *enforce* (refuse a write whole when it returns
+anything), the checker calls it to *audit* recorded traffic: one implementation.
+
+A vehicle is the JSON of `GET /vehicles/{id}` (status, data fields, reservations);
+a change is a JSON merge patch of data fields and/or `status`. For a creation the
+vehicle is None and the change is the creation body.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from contracts.models import Contract, Transition
+from contracts.profile import ApiVoSettings
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule: the error code, the contract rule, the field, the guide's label."""
+
+    code: str
+    rule: str | None
+    field: str | None
+    label: str
+    message: str
+    row: str | None = None  # the parameterization row involved, when one is
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def evaluate(contract: Contract, settings: ApiVoSettings, actor: str,
+             vehicle: Mapping[str, Any] | None, change: Mapping[str, Any]) -> list[Violation]:
+    """Every violation of `change` by `actor` on `vehicle` (None: a creation)."""
+    current = dict(vehicle or {})
+    touched = {k: v for k, v in change.items() if vehicle is None or current.get(k) != v}
+    merged = {**current, **change}
+    violations: list[Violation] = []
+    if vehicle is None:
+        violations += _creation(contract, settings, actor, change)
+    violations += _field_rights(contract, settings, actor, touched, creating=vehicle is None)
+    violations += _values(contract, settings, touched, merged)
+    if "status" in touched and vehicle is not None:
+        violations += _status_move(contract, settings, actor, current, merged)
+    return violations
+
+
+def _label(contract: Contract, field: str) -> str:
+    row = contract.rows.get(field)
+    return row.label if row else field
+
+
+def _violation(contract: Contract, code: str, rule: str | None, field: str | None,
+               message: str, row: str | None = None) -> Violation:
+    label = _label(contract, field) if field else contract.rules[rule].title if rule else code
+    return Violation(code, rule, field, label, message, row)
+
+
+def _creation(contract: Contract, settings: ApiVoSettings, actor: str,
+              body: Mapping[str, Any]) -> list[Violation]:
+    """Rule R1: every vehicle enters in the entry status, created by whom the contract says."""
+    entry = contract.entry_status
+    transition = contract.transition(None, entry, body.get("destination"))
+    assert transition is not None  # the contract's cross-check guarantees it
+    out = []
+    if not _may_make(settings, actor, transition):
+        capability = transition.gated_actors.get(actor)
+        if capability:
+            out.append(_violation(contract, "VEHICLE_CREATION_NOT_ALLOWED", "R1", None,
+                                  f"La création de véhicules par le DMS est désactivée ({capability})",
+                                  capability))
+        else:
+            out.append(_violation(contract, "FORBIDDEN", "R1", None,
+                                  f"L'acteur {actor} ne crée pas de véhicule"))
+    if body.get("status", entry) != entry:
+        out.append(_violation(contract, "TRANSITION_NOT_ALLOWED", "R1", "status",
+                              f"Tout véhicule est créé en {contract.statuses[entry].label}"))
+    missing = [f for f in contract.vehicle.required_at_creation if body.get(f) is None]
+    out += [_violation(contract, "VALIDATION_ERROR", "R1", f, "Champ obligatoire à la création")
+            for f in missing]
+    return out
+
+
+def _may_make(settings: ApiVoSettings, actor: str, transition: Transition) -> bool:
+    capability = transition.gated_actors.get(actor)
+    return actor in transition.actors or (capability is not None and settings[capability])
+
+
+def _field_rights(contract: Contract, settings: ApiVoSettings, actor: str,
+                  touched: Mapping[str, Any], creating: bool) -> list[Violation]:
+    """Rules R6 (what the DMS may write), R8 (what is entered in ICAR) and R2 (computed).
+
+    R6 limits *modification*: a DMS allowed to create (capability create_vehicles)
+    sets the creation data; whether it may create at all is rule R1.
+    """
+    out = []
+    for name in touched:
+        spec = contract.vehicle.fields.get(name)
+        row = contract.rows.get(name)
+        if spec is None:
+            out.append(_violation(contract, "VALIDATION_ERROR", None, name, "Champ inconnu du véhicule"))
+        elif spec.read_only:
+            out.append(_violation(contract, "FIELD_NOT_MODIFIABLE", "R2", name,
+                                  "Donnée calculée par OpenFlex (rapprochement référentiel, publication)"))
+        elif actor == "dms" and not creating and not settings.dms_may_modify(name):
+            out.append(_violation(contract, "FIELD_NOT_MODIFIABLE", "R6", name,
+                                  f"« {row.guide_label if row else name} » : NON dans le paramétrage API VO",
+                                  name if row else None))
+        elif actor != "dms" and row is not None and row.entered_in == "ICAR":
+            out.append(_violation(contract, "FIELD_NOT_MODIFIABLE", "R8", name,
+                                  f"« {row.label} » est saisi dans ICAR", name))
+    return out
+
+
+def _values(contract: Contract, settings: ApiVoSettings, touched: Mapping[str, Any],
+            merged: Mapping[str, Any]) -> list[Violation]:
+    """Rule R7 (prices ≤ 1) and the cross-field constraints of vehicle.yaml."""
+    out = []
+    if not settings["uc_price_editable"]:
+        for name in contract.vehicle.price_fields:
+            value = touched.get(name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value <= 1:
+                out.append(_violation(contract, "PRICE_NOT_ALLOWED", "R7", name,
+                                      "Prix de vente ≤ 1 refusé : uc_price_editable est à NON",
+                                      "uc_price_editable"))
+    for constraint in contract.vehicle.constraints:
+        if constraint.field not in touched and constraint.other not in touched:
+            continue
+        first, second = merged.get(constraint.field), merged.get(constraint.other)
+        if first and second and str(first) > str(second):
+            out.append(_violation(contract, "VALIDATION_ERROR", None, constraint.field, constraint.message))
+    return out
+
+
+def _status_move(contract: Contract, settings: ApiVoSettings, actor: str,
+                 current: Mapping[str, Any], merged: Mapping[str, Any]) -> list[Violation]:
+    """Rules R3/R4/R5: the lifeline, who moves a vehicle, and each step's preconditions."""
+    source, target = current.get("status"), merged["status"]
+    transition = contract.transition(source, target, merged.get("destination"))
+    if transition is None:
+        return [_violation(contract, "TRANSITION_NOT_ALLOWED", "R4", "status",
+                           f"{source} → {target} n'est pas sur la ligne de vie "
+                           f"de la destination {merged.get('destination')}")]
+    if not _may_make(settings, actor, transition):
+        capability = transition.gated_actors.get(actor)
+        reason = (f"désactivé dans le paramétrage API VO ({capability})" if capability
+                  else f"réservé à {', '.join(transition.actors) or 'personne'}")
+        return [_violation(contract, "TRANSITION_NOT_ALLOWED", transition.rules[0], "status",
+                           f"{source} → {target} par {actor} : {reason}", capability)]
+    return [_precondition(contract, name) for name in transition.requires
+            if not _holds(contract, name, merged)]
+
+
+def _precondition(contract: Contract, name: str) -> Violation:
+    pre = contract.lifeline.preconditions[name]
+    return _violation(contract, pre.code, pre.rule, pre.field, pre.message)
+
+
+def _holds(contract: Contract, name: str, vehicle: Mapping[str, Any]) -> bool:
+    if name == "police_number":
+        return bool(vehicle.get("police_number"))
+    if name == "reconciled":
+        return vehicle.get("reconciliation") not in (None, "NOT_RECONCILED")
+    if name == "invoiced_sale_price":
+        return vehicle.get("invoiced_sale_price") is not None
+    if name == "sale_channel":
+        return has_sale_channel(contract, vehicle.get("reservations") or [])
+    raise KeyError(f"unknown precondition {name!r}")
+
+
+def is_blocking_reservation(contract: Contract, reservation: Mapping[str, Any]) -> bool:
+    """Rule R5: an unlimited reservation blocking sale and publication."""
+    return all(reservation.get(k) == v for k, v in contract.vehicle.reservations.blocking.items())
+
+
+def has_sale_channel(contract: Contract, reservations: list[Mapping[str, Any]]) -> bool:
+    """Rule R5: sold through an Opportunités order, or under the blocking reservation."""
+    return any(r.get("kind") == "ORDER" or is_blocking_reservation(contract, r) for r in reservations)
+
+
+def is_published(contract: Contract, status: str, reservations: list[Mapping[str, Any]]) -> bool:
+    """A vehicle is advertised in a published status unless a reservation blocks publication."""
+    return contract.statuses[status].published and not any(
+        r.get("blocks_publication") for r in reservations)

@@ -1,0 +1,372 @@
+"""The contract's data model: pydantic models that load and validate `contracts/data/`.
+
+Every YAML file of the contract is parsed into these models at load; a typo, an
+unknown key or an id that refers to nothing fails fast with a `ContractError`
+naming the file and the row. Nothing here knows HTTP or Flask.
+"""
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+DATA_DIR = Path(__file__).parent / "data"
+
+
+class ContractError(ValueError):
+    """A contract or profile file that does not hold: names the file and the row."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- parameterization (guide §2) -------------------------------------------------
+RowKind = Literal["setting", "field", "capability"]
+
+
+class ParameterRow(Strict):
+    id: str
+    kind: RowKind
+    label: str
+    guide_label: str
+    guide_value: Literal["OUI", "NON"]
+    default: bool
+    comment: str
+    tbd: bool = False
+    note: str | None = None
+    inferred_effect: bool = False
+    entered_in: Literal["OPENFLEX", "ICAR", "SHARED"] | None = None
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ParameterRow:
+        if (self.guide_value == "OUI") != self.default:
+            raise ValueError(f"default {self.default} contradicts guide_value {self.guide_value}")
+        if self.kind == "field" and self.entered_in is None:
+            raise ValueError("a field row needs entered_in")
+        return self
+
+
+class Parameterization(Strict):
+    section: str
+    rows: tuple[ParameterRow, ...]
+
+
+# --- vehicle fields ---------------------------------------------------------------
+FieldType = Literal["string", "integer", "number", "boolean", "date", "enum"]
+
+
+class FieldSpec(Strict):
+    type: FieldType
+    enum: tuple[str, ...] | Literal["statuses"] | None = None
+    pattern: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    read_only: bool = False
+    description: str | None = None
+
+
+class Constraint(Strict):
+    kind: Literal["not_after"]
+    field: str
+    other: str
+    message: str
+
+
+class ReservationSpec(Strict):
+    kinds: tuple[str, ...]
+    blocking: dict[str, Any]
+
+
+class VehicleSpec(Strict):
+    fields: dict[str, FieldSpec]
+    required_at_creation: tuple[str, ...]
+    constraints: tuple[Constraint, ...]
+    price_fields: tuple[str, ...]
+    reservations: ReservationSpec
+
+
+# --- lifeline ---------------------------------------------------------------------
+class Actor(Strict):
+    id: str
+    label: str
+
+
+class IcarStatus(Strict):
+    id: str
+    label: str
+    source: Literal["guide", "inferred"]
+
+
+class Status(Strict):
+    id: str
+    label: str
+    icar: str
+    source: Literal["guide", "inferred"]
+    mapping_source: Literal["guide", "inferred"]
+    published: bool = False
+
+
+class Transition(Strict):
+    from_: str | None
+    to: str
+    actors: tuple[str, ...]
+    gated_actors: dict[str, str] = {}
+    destinations: tuple[str, ...] | None = None
+    requires: tuple[str, ...] = ()
+    rules: tuple[str, ...]
+    note: str | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @classmethod
+    def from_yaml(cls, row: dict[str, Any]) -> Transition:
+        row = dict(row)
+        row["from_"] = row.pop("from", None)
+        return cls.model_validate(row)
+
+
+class Precondition(Strict):
+    code: str
+    rule: str
+    field: str
+    message: str
+
+
+class Lifeline(Strict):
+    actors: tuple[Actor, ...]
+    icar_statuses: tuple[IcarStatus, ...]
+    statuses: tuple[Status, ...]
+    lifelines: dict[str, tuple[str, ...]]
+    transitions: tuple[Transition, ...]
+    preconditions: dict[str, Precondition]
+
+
+# --- rules and workflows -----------------------------------------------------------
+class Rule(Strict):
+    id: str
+    title: str
+    guide: str
+    source: Literal["guide", "inferred"]
+
+
+class ErrorCode(Strict):
+    status: int
+    title: str
+
+
+class Rules(Strict):
+    rules: tuple[Rule, ...]
+    codes: dict[str, ErrorCode]
+
+
+class WorkflowStep(Strict):
+    id: str
+    actor: str
+    action: str
+    status: str
+    rules: tuple[str, ...]
+
+
+class Workflow(Strict):
+    id: str
+    title: str
+    guide_section: str
+    destination: str
+    steps: tuple[WorkflowStep, ...]
+
+
+class Workflows(Strict):
+    workflows: tuple[Workflow, ...]
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ContractError(f"{path.name}: not valid YAML: {exc}") from exc
+
+
+def describe(path: Path, raw: Any, exc: ValidationError) -> str:
+    """Say which file and which row (by its id where it has one) failed, and why."""
+    lines = []
+    for err in exc.errors():
+        loc = list(err["loc"])
+        where = ".".join(str(p) for p in loc)
+        row = _row_id(raw, loc)
+        lines.append(f"{path.name}: {where}{f' (row {row!r})' if row else ''}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def _row_id(raw: Any, loc: list[Any]) -> str | None:
+    node, found = raw, None
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            break
+        if isinstance(node, dict) and isinstance(node.get("id"), str):
+            found = node["id"]
+    return found
+
+
+class Contract:
+    """The whole contract, loaded from a data directory and cross-checked."""
+
+    def __init__(self, data_dir: Path = DATA_DIR) -> None:
+        self.data_dir = data_dir
+        self.parameterization = self._load("parameterization.yaml", Parameterization.model_validate)
+        self.vehicle = self._load("vehicle.yaml", VehicleSpec.model_validate)
+        self.lifeline = self._load("lifeline.yaml", _lifeline_from_yaml)
+        self.rules_data = self._load("rules.yaml", Rules.model_validate)
+        self.workflows = self._load("workflows.yaml", Workflows.model_validate).workflows
+        self._cross_check()
+
+    def _load(self, name: str, build: Any) -> Any:
+        path = self.data_dir / name
+        if not path.exists():
+            raise ContractError(f"{name}: missing from {self.data_dir}")
+        raw = read_yaml(path)
+        try:
+            return build(raw)
+        except ValidationError as exc:
+            raise ContractError(describe(path, raw, exc)) from exc
+
+    # -- lookups -----------------------------------------------------------------
+    @cached_property
+    def rows(self) -> dict[str, ParameterRow]:
+        return {row.id: row for row in self.parameterization.rows}
+
+    def rows_of(self, kind: RowKind) -> list[ParameterRow]:
+        return [row for row in self.parameterization.rows if row.kind == kind]
+
+    @cached_property
+    def rules(self) -> dict[str, Rule]:
+        return {rule.id: rule for rule in self.rules_data.rules}
+
+    @cached_property
+    def codes(self) -> dict[str, ErrorCode]:
+        return self.rules_data.codes
+
+    @cached_property
+    def statuses(self) -> dict[str, Status]:
+        return {status.id: status for status in self.lifeline.statuses}
+
+    @cached_property
+    def icar_statuses(self) -> dict[str, IcarStatus]:
+        return {status.id: status for status in self.lifeline.icar_statuses}
+
+    @cached_property
+    def actors(self) -> tuple[str, ...]:
+        return tuple(actor.id for actor in self.lifeline.actors)
+
+    @cached_property
+    def entry_status(self) -> str:
+        return next(t.to for t in self.lifeline.transitions if t.from_ is None)
+
+    @cached_property
+    def workflow(self) -> dict[str, Workflow]:
+        return {workflow.id: workflow for workflow in self.workflows}
+
+    def enum_values(self, field: str) -> tuple[str, ...]:
+        spec = self.vehicle.fields[field]
+        if spec.enum == "statuses":
+            return tuple(self.statuses)
+        return tuple(spec.enum or ())
+
+    def icar_status_for(self, openflex_status: str) -> str:
+        """The many-to-one mapping OpenFlex → ICAR (guide §1, rule R3)."""
+        return self.statuses[openflex_status].icar
+
+    def transition(self, from_: str | None, to: str, destination: str | None) -> Transition | None:
+        for t in self.lifeline.transitions:
+            if t.from_ == from_ and t.to == to:
+                if t.destinations is None or destination in t.destinations:
+                    return t
+        return None
+
+    # -- cross-file integrity ----------------------------------------------------
+    def _cross_check(self) -> None:
+        problems: list[str] = []
+        fields = self.vehicle.fields
+        for row in self.rows_of("field"):
+            if row.id not in fields:
+                problems.append(f"parameterization.yaml: row {row.id!r}: no such field in vehicle.yaml")
+        row_ids = [row.id for row in self.parameterization.rows]
+        if len(set(row_ids)) != len(row_ids):
+            problems.append("parameterization.yaml: duplicate row ids")
+        for gated in (t.gated_actors for t in self.lifeline.transitions):
+            for actor, capability in gated.items():
+                if self.rows.get(capability) is None or self.rows[capability].kind != "capability":
+                    problems.append(f"lifeline.yaml: transition gated on unknown capability {capability!r}")
+                if actor not in self.actors:
+                    problems.append(f"lifeline.yaml: unknown actor {actor!r}")
+        for t in self.lifeline.transitions:
+            row = f"transition {t.from_}->{t.to}"
+            problems += [f"lifeline.yaml: {row}: unknown status {s!r}"
+                         for s in (t.from_, t.to) if s is not None and s not in self.statuses]
+            problems += [f"lifeline.yaml: {row}: unknown actor {a!r}" for a in t.actors if a not in self.actors]
+            problems += [f"lifeline.yaml: {row}: unknown rule {r!r}" for r in t.rules if r not in self.rules]
+            problems += [f"lifeline.yaml: {row}: unknown precondition {p!r}"
+                         for p in t.requires if p not in self.lifeline.preconditions]
+        for status in self.lifeline.statuses:
+            if status.icar not in self.icar_statuses:
+                problems.append(f"lifeline.yaml: status {status.id!r}: unknown ICAR status {status.icar!r}")
+        for destination, line in self.lifeline.lifelines.items():
+            if destination not in self.enum_values("destination"):
+                problems.append(f"lifeline.yaml: lifeline {destination!r}: unknown destination")
+            for a, b in zip(line, line[1:]):
+                if self.transition(a, b, destination) is None:
+                    problems.append(f"lifeline.yaml: lifeline {destination!r}: no transition {a}->{b}")
+        for name, pre in self.lifeline.preconditions.items():
+            if pre.rule not in self.rules:
+                problems.append(f"lifeline.yaml: precondition {name!r}: unknown rule {pre.rule!r}")
+            if pre.code not in self.codes:
+                problems.append(f"lifeline.yaml: precondition {name!r}: unknown code {pre.code!r}")
+        for workflow in self.workflows:
+            for step in workflow.steps:
+                row = f"workflow {workflow.id!r} step {step.id!r}"
+                if step.actor not in self.actors:
+                    problems.append(f"workflows.yaml: {row}: unknown actor {step.actor!r}")
+                if step.status not in self.statuses:
+                    problems.append(f"workflows.yaml: {row}: unknown status {step.status!r}")
+                problems += [f"workflows.yaml: {row}: unknown rule {r!r}" for r in step.rules if r not in self.rules]
+        for name in (*self.vehicle.required_at_creation, *self.vehicle.price_fields):
+            if name not in fields:
+                problems.append(f"vehicle.yaml: unknown field {name!r}")
+        if problems:
+            raise ContractError("\n".join(problems))
+
+
+def _lifeline_from_yaml(raw: dict[str, Any]) -> Lifeline:
+    if not isinstance(raw, dict):
+        raise ContractError("lifeline.yaml: expected a mapping")
+    raw = dict(raw)
+    transitions = []
+    for index, row in enumerate(raw.get("transitions") or []):
+        try:
+            transitions.append(Transition.from_yaml(row))
+        except ValidationError as exc:
+            raise ContractError(f"lifeline.yaml: transitions.{index} "
+                                f"({row.get('from')}->{row.get('to')}): {exc.errors()[0]['msg']} "
+                                f"at {'.'.join(map(str, exc.errors()[0]['loc']))}") from exc
+    raw["transitions"] = transitions
+    return Lifeline.model_validate(raw)
+
+
+_DEFAULT: Contract | None = None
+
+
+def load_contract(data_dir: Path | None = None) -> Contract:
+    """The contract in `data_dir`, or the packaged one (loaded once and shared)."""
+    global _DEFAULT
+    if data_dir is not None:
+        return Contract(Path(data_dir))
+    if _DEFAULT is None:
+        _DEFAULT = Contract()
+    return _DEFAULT

@@ -1,0 +1,72 @@
+"""The simulator's controls under `/__admin/`, outside the business API (STYLE §7).
+
+reset, health (no key), journal (JSON or JSON lines), faults, seed. The backend of
+each fake provides `reset()`, `seed(dealer, count, seed)` and `health()`.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, json, request
+from pydantic import BaseModel, ConfigDict, Field
+
+from mocks.common.api import parse_body, render
+from mocks.common.auth import require
+from mocks.common.faults import FaultSettings
+
+
+class SeedRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    dealer: str = "demo"
+    count: int = Field(10, ge=1, le=10_000)
+    seed: int | None = None
+
+
+def context():  # noqa: ANN201 - the app's icarflex context (mocks.common.app.Context)
+    return current_app.extensions["icarflex"]
+
+
+def admin_blueprint() -> Blueprint:
+    bp = Blueprint("admin", __name__, url_prefix="/__admin")
+
+    @bp.get("/health")
+    def health() -> Response:
+        ctx = context()
+        return render({"status": "ok", "system": ctx.system, **ctx.backend.health()}, 200)
+
+    @bp.post("/reset")
+    def reset() -> Response:
+        require("admin")
+        ctx = context()
+        ctx.backend.reset()
+        ctx.journal.clear()
+        return render({"status": "reset", "system": ctx.system}, 200)
+
+    @bp.get("/journal")
+    def journal() -> Response:
+        require("admin")
+        after = request.args.get("after", default=0, type=int)
+        limit = request.args.get("limit", default=1000, type=int)
+        entries = context().journal.entries(after, min(max(limit, 1), 100_000), request.args.get("dealer"))
+        if request.args.get("format") == "jsonl":
+            text = "".join(json.dumps(e) + "\n" for e in entries)
+            return Response(text, mimetype="application/x-ndjson")
+        return render({"items": entries, "next_after": entries[-1]["seq"] if entries else after}, 200)
+
+    @bp.get("/faults")
+    def get_faults() -> Response:
+        require("admin")
+        return render(context().faults.to_json(), 200)
+
+    @bp.put("/faults")
+    def put_faults() -> Response:
+        require("admin")
+        settings = parse_body(FaultSettings)
+        context().faults.set(settings)
+        return render(context().faults.to_json(), 200)
+
+    @bp.post("/seed")
+    def seed() -> Response:
+        require("admin")
+        body = parse_body(SeedRequest)
+        return render(context().backend.seed(body.dealer, body.count, body.seed), 201)
+
+    return bp

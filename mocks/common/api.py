@@ -1,0 +1,150 @@
+"""Declare an operation once: its route, who may call it, its pydantic models, its OpenAPI entry.
+
+`Api.operation(...)` registers a thin view that authenticates the caller, parses the
+body and query with the given pydantic models (refusing malformed JSON, wrong types
+and unknown fields as problem+json) and serialises the result. `Api.document()`
+builds `/openapi.json` from the same models, so the published spec cannot drift from
+what is validated. Route name = backend method = OpenAPI `operationId` (STYLE §3).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, Response, json, request
+from pydantic import BaseModel, ValidationError
+
+from mocks.common.auth import Identity, require
+from mocks.common.errors import PROBLEM_MIME, ApiError, ValidationFailed
+
+JSON_TYPES = ("application/json", "application/merge-patch+json")
+ERROR_STATUSES = {
+    "400": "Requête mal formée (JSON invalide)", "401": "Clé d'API absente ou inconnue",
+    "403": "Opération ou champ interdit à cet acteur", "404": "Ressource introuvable",
+    "409": "Conflit ou changement de statut refusé", "412": "Version périmée (If-Match)",
+    "413": "Corps trop volumineux", "415": "Type de contenu non JSON",
+    "422": "Corps invalide ou règle du contrat non respectée",
+}
+
+
+@dataclass
+class Reply:
+    """A result with its HTTP status and headers (the default status is the operation's)."""
+
+    body: Any
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Operation:
+    method: str
+    path: str
+    operation_id: str
+    summary: str
+    actors: tuple[str, ...]
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: Any
+    status: int
+    tags: tuple[str, ...]
+    links: dict[str, Any]
+    header_params: tuple[dict[str, Any], ...]
+    response_headers: dict[str, Any]
+
+
+class Api:
+    def __init__(self, name: str, title: str, description: str, prefix: str = "/api/v1") -> None:
+        self.title, self.description, self.prefix = title, description, prefix
+        self.blueprint = Blueprint(name, name, url_prefix=prefix)
+        self.operations: list[Operation] = []
+        self.extra_schemas: list[type[BaseModel]] = []
+
+    def operation(self, method: str, path: str, *, summary: str, actors: Sequence[str] = (),
+                  body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
+                  response: Any = None, status: int = 200, tags: Sequence[str] = (),
+                  links: dict[str, Any] | None = None, header_params: Sequence[dict[str, Any]] = (),
+                  response_headers: dict[str, Any] | None = None) -> Callable[[Callable[..., Any]], Any]:
+        def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+            op = Operation(method, path, fn.__name__, summary, tuple(actors), body, query, response,
+                           status, tuple(tags), links or {}, tuple(header_params), response_headers or {})
+            self.operations.append(op)
+
+            def view(**path_params: Any) -> Response:
+                kwargs: dict[str, Any] = dict(path_params)
+                kwargs["who"] = require(*op.actors)
+                if op.body is not None:
+                    kwargs["body"] = parse_body(op.body)
+                if op.query is not None:
+                    kwargs["query"] = parse_query(op.query)
+                return render(fn(**kwargs), op.status)
+
+            self.blueprint.add_url_rule(path, endpoint=op.operation_id, view_func=view, methods=[method])
+            return fn
+        return decorator
+
+    def document(self, version: str = "0.1.0") -> dict[str, Any]:
+        from mocks.common.openapi import build_document
+        return build_document(self, version)
+
+
+def parse_json_object() -> dict[str, Any]:
+    """The request body as a JSON object: 415 if not JSON, 400 if malformed, 422 if not an object."""
+    if request.mimetype not in JSON_TYPES and not request.mimetype.endswith("+json"):
+        raise ApiError("VALIDATION_ERROR", f"Content-Type {request.mimetype or 'absent'} : "
+                       "un corps JSON est attendu", status=415, fields=["Content-Type"])
+    raw = request.get_data(cache=True)
+    try:
+        data = json.loads(raw.decode("utf-8")) if raw else None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed(f"JSON invalide : {exc}", status=400, fields=["(body)"]) from exc
+    if not isinstance(data, dict):
+        raise ValidationFailed("Le corps doit être un objet JSON", fields=["(body)"])
+    return data
+
+
+def parse_body(model: type[BaseModel]) -> BaseModel:
+    return validate(model, parse_json_object())
+
+
+def parse_query(model: type[BaseModel]) -> BaseModel:
+    return validate(model, {k: v for k, v in request.args.items()})
+
+
+def validate(model: type[BaseModel], data: dict[str, Any]) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [{"field": ".".join(str(p) for p in e["loc"]) or "(body)", "type": e["type"],
+                   "message": e["msg"]} for e in exc.errors(include_url=False, include_input=False)]
+        fields = list(dict.fromkeys(e["field"] for e in errors))
+        detail = "; ".join(f"{e['field']} : {e['message']}" for e in errors)
+        raise ValidationFailed(detail, fields=fields, errors=errors) from exc
+
+
+def render(result: Any, default_status: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    reply = result if isinstance(result, Reply) else Reply(result)
+    status = reply.status or default_status
+    if status == 204:
+        return Response(status=204, headers=reply.headers)
+    body = reply.body
+    if isinstance(body, BaseModel):
+        body = body.model_dump(mode="json")
+    response = Response(json.dumps(body), status=status, mimetype="application/json")
+    response.headers.update(reply.headers)
+    return response
+
+
+def flask_path_to_openapi(path: str) -> str:
+    return re.sub(r"<(?:[a-z]+:)?([a-zA-Z_]+)>", r"{\1}", path)
+
+
+def path_params(path: str) -> list[str]:
+    return re.findall(r"<(?:[a-z]+:)?([a-zA-Z_]+)>", path)
+
+
+__all__ = ["Api", "Identity", "PROBLEM_MIME", "Reply", "parse_body", "parse_json_object", "validate"]

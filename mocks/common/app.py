@@ -1,0 +1,57 @@
+"""Build a fake's Flask app: config, store, journal, faults, errors, admin and OpenAPI, once.
+
+Each fake's `create_app(config=None)` calls `build_app` with its `Api`, its SQL
+schema and a function that builds its backend; state lives on the app
+(`app.extensions["icarflex"]`), so a fresh app is a fresh world (STYLE §4).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app
+
+from mocks.common.admin import admin_blueprint
+from mocks.common.api import Api, render
+from mocks.common.config import load_config
+from mocks.common.errors import register_error_handlers
+from mocks.common.faults import Faults
+from mocks.common.faults import install as install_faults
+from mocks.common.journal import Journal
+from mocks.common.journal import install as install_journal
+from mocks.common.store import Store
+
+
+@dataclass
+class Context:
+    system: str
+    store: Store
+    journal: Journal
+    faults: Faults
+    backend: Any
+    api: Api
+
+
+def build_app(system: str, api: Api, schema: str, make_backend: Callable[[Flask, Store], Any], *,
+              config: Mapping[str, Any] | None, defaults: Mapping[str, Any]) -> Flask:
+    app = Flask(f"mocks.{system}")
+    app.config.update(load_config(config, defaults))
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    store = Store(app.config["DB"], schema)
+    journal = Journal(store, system, app.config["JOURNAL_LIMIT"])
+    faults = Faults(app.config["SEED"])
+    backend = make_backend(app, store)
+    app.extensions["icarflex"] = Context(system, store, journal, faults, backend, api)
+    register_error_handlers(app)
+    install_faults(app, faults)
+    install_journal(app, journal)
+    app.register_blueprint(api.blueprint)
+    app.register_blueprint(admin_blueprint())
+    app.add_url_rule("/openapi.json", "openapi", lambda: render(api.document(), 200))
+    return app
+
+
+def backend() -> Any:
+    """The current app's backend (state and operations, no Flask)."""
+    return current_app.extensions["icarflex"].backend

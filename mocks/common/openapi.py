@@ -1,0 +1,103 @@
+"""Build an OpenAPI 3.1 document from an `Api`'s operations and their pydantic models."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, TypeAdapter
+
+from mocks.common.api import ERROR_STATUSES, PROBLEM_MIME, flask_path_to_openapi, path_params
+
+if TYPE_CHECKING:
+    from mocks.common.api import Api, Operation
+
+REF = "#/components/schemas/{model}"
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details, with the contract's code, fields and rule ids",
+    "required": ["type", "title", "status", "code"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "code": {"type": "string"}, "detail": {"type": "string"}, "instance": {"type": "string"},
+        "label": {"type": "string"},
+        "fields": {"type": "array", "items": {"type": "string"}},
+        "rule": {"type": "array", "items": {"type": "string"}},
+        "violations": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+
+class _Schemas:
+    def __init__(self) -> None:
+        self.components: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
+
+    def ref(self, annotation: Any) -> dict[str, Any]:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            schema = annotation.model_json_schema(ref_template=REF)
+            name = annotation.__name__
+        else:
+            schema = TypeAdapter(annotation).json_schema(ref_template=REF)
+            name = None
+        self.components.update(schema.pop("$defs", {}))
+        if name is None:
+            return schema
+        self.components[name] = schema
+        return {"$ref": REF.format(model=name)}
+
+
+def build_document(api: Api, version: str) -> dict[str, Any]:
+    schemas = _Schemas()
+    paths: dict[str, Any] = {}
+    for op in api.operations:
+        paths.setdefault(api.prefix + flask_path_to_openapi(op.path), {})[op.method.lower()] = \
+            _operation(op, schemas)
+    for model in api.extra_schemas:
+        schemas.ref(model)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": api.title, "version": version, "description": api.description},
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": dict(sorted(schemas.components.items())),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "description": "Clé d'API d'un acteur et d'un concessionnaire"}},
+        },
+        "security": [{"bearer": []}],
+    }
+
+
+def _operation(op: Operation, schemas: _Schemas) -> dict[str, Any]:
+    params: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+        for name in path_params(op.path)]
+    if op.query is not None:
+        query_schema = op.query.model_json_schema(ref_template=REF)
+        required = set(query_schema.get("required", []))
+        for name, prop in query_schema.get("properties", {}).items():
+            params.append({"name": name, "in": "query", "required": name in required,
+                           "schema": prop, **({"description": prop["description"]}
+                                              if "description" in prop else {})})
+    params += list(op.header_params)
+    responses: dict[str, Any] = {}
+    success: dict[str, Any] = {"description": op.summary}
+    if op.response is not None and op.status != 204:
+        success["content"] = {"application/json": {"schema": schemas.ref(op.response)}}
+    if op.response_headers:
+        success["headers"] = op.response_headers
+    if op.links:
+        success["links"] = op.links
+    responses[str(op.status)] = success
+    for status, text in ERROR_STATUSES.items():
+        responses.setdefault(status, {"description": text, "content": {
+            PROBLEM_MIME: {"schema": {"$ref": REF.format(model="Problem")}}}})
+    out: dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary,
+                           "tags": list(op.tags), "responses": responses}
+    if op.actors:
+        out["description"] = f"Acteurs autorisés : {', '.join(op.actors)}"
+    if params:
+        out["parameters"] = params
+    if op.body is not None:
+        out["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": schemas.ref(op.body)}}}
+    return out

@@ -1,0 +1,1 @@
+"""The business workflows as data, their runner, the journal checker, the reports and the CLI."""
