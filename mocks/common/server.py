@@ -1,0 +1,39 @@
+"""Serve a WSGI app under waitress (the server `icarflex serve` uses) on loopback.
+
+`LiveServer` runs one in a background thread on a free port (port 0) for tests, the
+in-process runner and the demo; `url` is where it answers.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from waitress.server import create_server
+
+
+class LiveServer:
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, threads: int = 8) -> None:
+        self.app = app
+        self._server = create_server(app, host=host, port=port, threads=threads,
+                                     ident="icarflex", clear_untrusted_proxy_headers=True)
+        self.host = host
+        self.port = self._server.effective_port  # type: ignore[union-attr]
+        self._thread = threading.Thread(target=self._server.run, name=f"icarflex:{self.port}", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> LiveServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.close()  # type: ignore[union-attr]
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> LiveServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
