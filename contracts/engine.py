@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from contracts.models import Contract, Transition
-from contracts.profile import ApiVoSettings
+from contracts.profile import PRICE_SETTING, ApiVoSettings
 
 
 @dataclass(frozen=True)
@@ -50,13 +50,15 @@ def evaluate(contract: Contract, settings: ApiVoSettings, actor: str,
 
 
 def _label(contract: Contract, field: str) -> str:
+    """The guide's French label of a field: its parameterization row, else vehicle.yaml's."""
     row = contract.rows.get(field)
-    return row.label if row else field
+    spec = contract.vehicle.fields.get(field)
+    return row.label if row else spec.label if spec and spec.label else field
 
 
 def _violation(contract: Contract, code: str, rule: str | None, field: str | None,
-               message: str, row: str | None = None) -> Violation:
-    label = _label(contract, field) if field else contract.rules[rule].title if rule else code
+               message: str, row: str | None = None, label: str | None = None) -> Violation:
+    label = label or (_label(contract, field) if field else contract.rules[rule].title if rule else code)
     return Violation(code, rule, field, label, message, row)
 
 
@@ -120,13 +122,13 @@ def _values(contract: Contract, settings: ApiVoSettings, touched: Mapping[str, A
             merged: Mapping[str, Any]) -> list[Violation]:
     """Rule R7 (prices ≤ 1) and the cross-field constraints of vehicle.yaml."""
     out = []
-    if not settings["uc_price_editable"]:
+    if not settings.low_prices_allowed:
         for name in contract.vehicle.price_fields:
             value = touched.get(name)
             if isinstance(value, (int, float)) and not isinstance(value, bool) and value <= 1:
                 out.append(_violation(contract, "PRICE_NOT_ALLOWED", "R7", name,
-                                      "Prix de vente ≤ 1 refusé : uc_price_editable est à NON",
-                                      "uc_price_editable"))
+                                      f"Prix de vente ≤ 1 refusé : {PRICE_SETTING} est à NON",
+                                      PRICE_SETTING))
     for constraint in contract.vehicle.constraints:
         if constraint.field not in touched and constraint.other not in touched:
             continue
@@ -140,7 +142,8 @@ def _status_move(contract: Contract, settings: ApiVoSettings, actor: str,
                  current: Mapping[str, Any], merged: Mapping[str, Any]) -> list[Violation]:
     """Rules R3/R4/R5: the lifeline, who moves a vehicle, and each step's preconditions."""
     source, target = current.get("status"), merged["status"]
-    transition = contract.transition(source, target, merged.get("destination"))
+    # A vehicle without a status is no creation: only `_creation` may enter the lifeline (R1).
+    transition = contract.transition(source, target, merged.get("destination")) if source else None
     if transition is None:
         return [_violation(contract, "TRANSITION_NOT_ALLOWED", "R4", "status",
                            f"{source} → {target} n'est pas sur la ligne de vie "
@@ -157,7 +160,7 @@ def _status_move(contract: Contract, settings: ApiVoSettings, actor: str,
 
 def _precondition(contract: Contract, name: str) -> Violation:
     pre = contract.lifeline.preconditions[name]
-    return _violation(contract, pre.code, pre.rule, pre.field, pre.message)
+    return _violation(contract, pre.code, pre.rule, pre.field, pre.message, label=pre.label)
 
 
 def _holds(contract: Contract, name: str, vehicle: Mapping[str, Any]) -> bool:

@@ -6,7 +6,9 @@ naming the file and the row. Nothing here knows HTTP or Flask.
 """
 from __future__ import annotations
 
+from collections import Counter
 from functools import cached_property
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
@@ -40,6 +42,8 @@ class ParameterRow(Strict):
     note: str | None = None
     inferred_effect: bool = False
     entered_in: Literal["OPENFLEX", "ICAR", "SHARED"] | None = None
+    # What the DMS connector loses when a setting or capability row is NON (icarflex diff).
+    off_effect: str | None = None
 
     @model_validator(mode="after")
     def _coherent(self) -> ParameterRow:
@@ -69,6 +73,7 @@ class FieldSpec(Strict):
     max_length: int | None = None
     read_only: bool = False
     description: str | None = None
+    label: str | None = None  # French label of a field outside the parameterization
 
 
 class Constraint(Strict):
@@ -136,6 +141,7 @@ class Precondition(Strict):
     rule: str
     field: str
     message: str
+    label: str | None = None  # French label of `field` when it is not a vehicle field
 
 
 class Lifeline(Strict):
@@ -292,35 +298,53 @@ class Contract:
 
     # -- cross-file integrity ----------------------------------------------------
     def _cross_check(self) -> None:
-        problems: list[str] = []
+        problems = [*self._check_unique(), *self._check_parameterization(), *self._check_transitions(),
+                    *self._check_statuses(), *self._check_workflows()]
+        if problems:
+            raise ContractError("\n".join(problems))
+
+    def _check_unique(self) -> list[str]:
+        id_lists = {
+            "parameterization.yaml: row": [row.id for row in self.parameterization.rows],
+            "rules.yaml: rule": [rule.id for rule in self.rules_data.rules],
+            "lifeline.yaml: status": [status.id for status in self.lifeline.statuses],
+            "lifeline.yaml: ICAR status": [status.id for status in self.lifeline.icar_statuses],
+            "lifeline.yaml: actor": [actor.id for actor in self.lifeline.actors],
+            "workflows.yaml: workflow": [workflow.id for workflow in self.workflows],
+        }
+        for workflow in self.workflows:
+            id_lists[f"workflows.yaml: workflow {workflow.id!r} step"] = [step.id for step in workflow.steps]
+        return [f"{where} {row_id!r}: duplicate id" for where, ids in id_lists.items()
+                for row_id, count in Counter(ids).items() if count > 1]
+
+    def _check_parameterization(self) -> list[str]:
         fields = self.vehicle.fields
-        for row in self.rows_of("field"):
-            if row.id not in fields:
-                problems.append(f"parameterization.yaml: row {row.id!r}: no such field in vehicle.yaml")
-        row_ids = [row.id for row in self.parameterization.rows]
-        if len(set(row_ids)) != len(row_ids):
-            problems.append("parameterization.yaml: duplicate row ids")
-        for gated in (t.gated_actors for t in self.lifeline.transitions):
-            for actor, capability in gated.items():
-                if self.rows.get(capability) is None or self.rows[capability].kind != "capability":
-                    problems.append(f"lifeline.yaml: transition gated on unknown capability {capability!r}")
-                if actor not in self.actors:
-                    problems.append(f"lifeline.yaml: unknown actor {actor!r}")
+        problems = [f"parameterization.yaml: row {row.id!r}: no such field in vehicle.yaml"
+                    for row in self.rows_of("field") if row.id not in fields]
+        problems += [f"vehicle.yaml: unknown field {name!r}"
+                     for name in (*self.vehicle.required_at_creation, *self.vehicle.price_fields)
+                     if name not in fields]
+        return problems
+
+    def _check_transitions(self) -> list[str]:
+        problems: list[str] = []
         for t in self.lifeline.transitions:
-            row = f"transition {t.from_}->{t.to}"
-            problems += [f"lifeline.yaml: {row}: unknown status {s!r}"
-                         for s in (t.from_, t.to) if s is not None and s not in self.statuses]
-            problems += [f"lifeline.yaml: {row}: unknown actor {a!r}" for a in t.actors if a not in self.actors]
-            problems += [f"lifeline.yaml: {row}: unknown rule {r!r}" for r in t.rules if r not in self.rules]
-            problems += [f"lifeline.yaml: {row}: unknown precondition {p!r}"
+            row = f"lifeline.yaml: transition {t.from_}->{t.to}"
+            problems += [f"{row}: unknown status {s!r}" for s in (t.from_, t.to)
+                         if s is not None and s not in self.statuses]
+            problems += [f"{row}: unknown actor {a!r}" for a in (*t.actors, *t.gated_actors)
+                         if a not in self.actors]
+            problems += [f"{row}: gated on unknown capability {c!r}" for c in t.gated_actors.values()
+                         if c not in self.rows or self.rows[c].kind != "capability"]
+            problems += [f"{row}: unknown rule {r!r}" for r in t.rules if r not in self.rules]
+            problems += [f"{row}: unknown precondition {p!r}"
                          for p in t.requires if p not in self.lifeline.preconditions]
-        for status in self.lifeline.statuses:
-            if status.icar not in self.icar_statuses:
-                problems.append(f"lifeline.yaml: status {status.id!r}: unknown ICAR status {status.icar!r}")
+            problems += [f"{row}: unknown destination {d!r}" for d in t.destinations or ()
+                         if d not in self.enum_values("destination")]
         for destination, line in self.lifeline.lifelines.items():
             if destination not in self.enum_values("destination"):
                 problems.append(f"lifeline.yaml: lifeline {destination!r}: unknown destination")
-            for a, b in zip(line, line[1:]):
+            for a, b in pairwise(line):
                 if self.transition(a, b, destination) is None:
                     problems.append(f"lifeline.yaml: lifeline {destination!r}: no transition {a}->{b}")
         for name, pre in self.lifeline.preconditions.items():
@@ -328,19 +352,32 @@ class Contract:
                 problems.append(f"lifeline.yaml: precondition {name!r}: unknown rule {pre.rule!r}")
             if pre.code not in self.codes:
                 problems.append(f"lifeline.yaml: precondition {name!r}: unknown code {pre.code!r}")
+        return problems
+
+    def _check_statuses(self) -> list[str]:
+        return [f"lifeline.yaml: status {status.id!r}: unknown ICAR status {status.icar!r}"
+                for status in self.lifeline.statuses if status.icar not in self.icar_statuses]
+
+    def _check_workflows(self) -> list[str]:
+        problems: list[str] = []
         for workflow in self.workflows:
+            if workflow.destination not in self.enum_values("destination"):
+                problems.append(f"workflows.yaml: workflow {workflow.id!r}: "
+                                f"unknown destination {workflow.destination!r}")
+            previous: str | None = None
+            destination = workflow.destination
             for step in workflow.steps:
-                row = f"workflow {workflow.id!r} step {step.id!r}"
+                row = f"workflows.yaml: workflow {workflow.id!r} step {step.id!r}"
                 if step.actor not in self.actors:
-                    problems.append(f"workflows.yaml: {row}: unknown actor {step.actor!r}")
+                    problems.append(f"{row}: unknown actor {step.actor!r}")
+                problems += [f"{row}: unknown rule {r!r}" for r in step.rules if r not in self.rules]
                 if step.status not in self.statuses:
-                    problems.append(f"workflows.yaml: {row}: unknown status {step.status!r}")
-                problems += [f"workflows.yaml: {row}: unknown rule {r!r}" for r in step.rules if r not in self.rules]
-        for name in (*self.vehicle.required_at_creation, *self.vehicle.price_fields):
-            if name not in fields:
-                problems.append(f"vehicle.yaml: unknown field {name!r}")
-        if problems:
-            raise ContractError("\n".join(problems))
+                    problems.append(f"{row}: unknown status {step.status!r}")
+                elif step.status != previous and not self.transition(previous, step.status, destination):
+                    problems.append(f"{row}: {previous}->{step.status} is not a transition "
+                                    f"for destination {workflow.destination!r}")
+                previous = step.status if step.status in self.statuses else previous
+        return problems
 
 
 def _lifeline_from_yaml(raw: dict[str, Any]) -> Lifeline:
@@ -349,6 +386,8 @@ def _lifeline_from_yaml(raw: dict[str, Any]) -> Lifeline:
     raw = dict(raw)
     transitions = []
     for index, row in enumerate(raw.get("transitions") or []):
+        if not isinstance(row, dict):
+            raise ContractError(f"lifeline.yaml: transitions.{index}: expected a mapping, got {row!r}")
         try:
             transitions.append(Transition.from_yaml(row))
         except ValidationError as exc:

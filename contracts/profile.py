@@ -21,6 +21,9 @@ import yaml
 from contracts.models import Contract, ContractError, load_contract
 
 SECTIONS = {"settings": "setting", "fields": "field", "capabilities": "capability"}
+# The two settings rows the code reads by name (guide §2); everything else is generic.
+MASTER_SETTING = "uc_car_management_activated"
+PRICE_SETTING = "uc_price_editable"
 
 
 class ProfileError(ContractError):
@@ -54,7 +57,12 @@ class ApiVoSettings:
     @property
     def dms_is_master(self) -> bool:
         """Inferred (guide §2, row uc_car_management_activated): the DMS flow takes priority."""
-        return self.values["uc_car_management_activated"]
+        return self.values[MASTER_SETTING]
+
+    @property
+    def low_prices_allowed(self) -> bool:
+        """Guide §2 row uc_price_editable / rule R7: may a sale price be ≤ 1?"""
+        return self.values[PRICE_SETTING]
 
     def dms_may_modify(self, field_id: str) -> bool:
         """Guide §2 / rule R6: may the DMS write this vehicle field through the API VO?"""
@@ -100,6 +108,8 @@ def parse_overlay(contract: Contract, overlay: Any, source: str = "profile") -> 
         kind = SECTIONS.get(section)
         if kind is None:
             problems.append((str(section), f"unknown section; expected one of {', '.join(SECTIONS)}"))
+            continue
+        if rows is None:  # `fields:` with every row commented out: an empty section
             continue
         if not isinstance(rows, Mapping):
             problems.append((section, "expected a mapping of row ids"))

@@ -1,15 +1,20 @@
 """The simulator's controls under `/__admin/`, outside the business API (STYLE §7).
 
-reset, health (no key), journal (JSON or JSON lines), faults, seed. The backend of
-each fake provides `reset()`, `seed(dealer, count, seed)` and `health()`.
+reset, health (no key), journal (JSON or JSON lines), faults, seed, settings per dealer.
+The backend of each fake provides `reset()`, `seed(dealer, count, seed)` and `health()`;
+`/__admin/settings/<dealer>` answers when it also has `get_settings(dealer)` and
+`put_settings(dealer, overlay)` (404 otherwise).
 """
 from __future__ import annotations
+
+from typing import Any
 
 from flask import Blueprint, Response, current_app, json, request
 from pydantic import BaseModel, ConfigDict, Field
 
-from mocks.common.api import parse_body, render
+from mocks.common.api import parse_body, parse_json_object, render
 from mocks.common.auth import require
+from mocks.common.errors import NotFound
 from mocks.common.faults import FaultSettings
 
 
@@ -22,6 +27,14 @@ class SeedRequest(BaseModel):
 
 def context():  # noqa: ANN201 - the app's icarflex context (mocks.common.app.Context)
     return current_app.extensions["icarflex"]
+
+
+def _settings_backend() -> Any:
+    """The backend, when it keeps a parameterization per dealer (`get_settings`/`put_settings`)."""
+    backend = context().backend
+    if not (hasattr(backend, "get_settings") and hasattr(backend, "put_settings")):
+        raise NotFound("Paramétrage", context().system)
+    return backend
 
 
 def admin_blueprint() -> Blueprint:
@@ -62,6 +75,16 @@ def admin_blueprint() -> Blueprint:
         settings = parse_body(FaultSettings)
         context().faults.set(settings)
         return render(context().faults.to_json(), 200)
+
+    @bp.get("/settings/<dealer>")
+    def get_dealer_settings(dealer: str) -> Response:
+        require("admin")
+        return render(_settings_backend().get_settings(dealer), 200)
+
+    @bp.put("/settings/<dealer>")
+    def put_dealer_settings(dealer: str) -> Response:
+        require("admin")
+        return render(_settings_backend().put_settings(dealer, parse_json_object()), 200)
 
     @bp.post("/seed")
     def seed() -> Response:

@@ -53,6 +53,7 @@ class Operation:
     links: dict[str, Any]
     header_params: tuple[dict[str, Any], ...]
     response_headers: dict[str, Any]
+    content_types: tuple[str, ...] = ("application/json",)
 
 
 class Api:
@@ -66,10 +67,15 @@ class Api:
                   body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
                   response: Any = None, status: int = 200, tags: Sequence[str] = (),
                   links: dict[str, Any] | None = None, header_params: Sequence[dict[str, Any]] = (),
-                  response_headers: dict[str, Any] | None = None) -> Callable[[Callable[..., Any]], Any]:
+                  response_headers: dict[str, Any] | None = None,
+                  content_types: Sequence[str] = ("application/json",),
+                  ) -> Callable[[Callable[..., Any]], Any]:
+        """Register `fn` as the view of METHOD path; `content_types` are the body media types
+        published in OpenAPI (every JSON type is accepted whatever this says)."""
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
             op = Operation(method, path, fn.__name__, summary, tuple(actors), body, query, response,
-                           status, tuple(tags), links or {}, tuple(header_params), response_headers or {})
+                           status, tuple(tags), links or {}, tuple(header_params), response_headers or {},
+                           tuple(content_types))
             self.operations.append(op)
 
             def view(**path_params: Any) -> Response:
@@ -97,12 +103,17 @@ def parse_json_object() -> dict[str, Any]:
                        "un corps JSON est attendu", status=415, fields=["Content-Type"])
     raw = request.get_data(cache=True)
     try:
-        data = json.loads(raw.decode("utf-8")) if raw else None
+        data = json.loads(raw.decode("utf-8"), parse_constant=_no_constant) if raw else None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValidationFailed(f"JSON invalide : {exc}", status=400, fields=["(body)"]) from exc
     if not isinstance(data, dict):
         raise ValidationFailed("Le corps doit être un objet JSON", fields=["(body)"])
     return data
+
+
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON (RFC 8259), though Python's parser reads them."""
+    raise ValueError(f"{name} n'est pas une valeur JSON")
 
 
 def parse_body(model: type[BaseModel]) -> BaseModel:

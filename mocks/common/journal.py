@@ -6,10 +6,12 @@ verdict=…)`); the checker audits these entries, exported as JSON lines.
 """
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, has_request_context, request
+from werkzeug.exceptions import HTTPException
 
 from mocks.common.store import Store, dumps, loads
 
@@ -25,16 +27,36 @@ _TRIM_EVERY = 200
 
 
 def annotate(**fields: Any) -> None:
-    """Add backend knowledge (vehicle_before, vehicle_id, verdict) to this request's entry."""
-    g.setdefault("journal", {}).update(fields)
+    """Add backend knowledge (vehicle_before, vehicle_id, verdict) to this request's entry.
+
+    Outside a request (a backend driven directly, a seed at start-up) there is no entry: no-op.
+    """
+    if has_request_context():
+        g.setdefault("journal", {}).update(fields)
+
+
+def _request_body() -> Any:
+    """The request body as journaled: JSON when it is, else its text; never fails the response."""
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    if not request.content_length and not chunked:
+        return None
+    try:
+        raw = request.get_data(cache=True)
+    except HTTPException:  # over MAX_CONTENT_LENGTH: left unread
+        return {"_raw": f"(corps de {request.content_length} octets non lu : trop volumineux)"}
+    if not raw:
+        return None
+    try:  # NaN / Infinity kept as text: the journal itself stays valid JSON
+        return json.loads(raw, parse_constant=str)
+    except ValueError:
+        return {"_raw": raw[:2000].decode("utf-8", "replace")}
 
 
 class Journal:
     def __init__(self, store: Store, system: str, limit: int) -> None:
         self.store, self.system, self.limit = store, system, limit
         self.table = f"journal_{system}"
-        with store.transaction() as conn:
-            conn.executescript(SCHEMA.format(system=system))
+        store.script(SCHEMA.format(system=system))
         self._writes = 0
 
     def record(self, response: Response) -> None:
@@ -42,10 +64,9 @@ class Journal:
             return
         identity = g.get("identity")
         extra = g.get("journal", {})
-        body = request.get_json(silent=True) if request.content_length else None
-        if body is None and request.content_length:
-            body = {"_raw": request.get_data(as_text=True)[:2000]}
-        reply = response.get_json(silent=True) if response.is_json or response.mimetype.endswith("+json") else None
+        body = _request_body()
+        is_json = response.is_json or response.mimetype.endswith("+json")
+        reply = response.get_json(silent=True) if is_json else None
         row = (datetime.now(UTC).isoformat(timespec="milliseconds"),
                identity.dealer if identity else None, identity.actor if identity else None,
                request.method, request.path, request.query_string.decode() or None, dumps(body),

@@ -98,6 +98,7 @@ def _operation(op: Operation, schemas: _Schemas) -> dict[str, Any]:
     if params:
         out["parameters"] = params
     if op.body is not None:
+        body_schema = schemas.ref(op.body)
         out["requestBody"] = {"required": True, "content": {
-            "application/json": {"schema": schemas.ref(op.body)}}}
+            media_type: {"schema": body_schema} for media_type in op.content_types}}
     return out

@@ -29,8 +29,22 @@ class LiveServer:
         return self
 
     def stop(self) -> None:
-        self._server.close()  # type: ignore[union-attr]
+        """Close the listening socket and every open (keep-alive) connection, from the server's
+        own loop thread, so the loop ends at once instead of waiting for clients to hang up."""
+        server: Any = self._server
+        if not self._thread.is_alive():
+            server.close()
+            return
+
+        def shutdown() -> None:
+            for channel in list(server._map.values()):
+                if channel is not server and channel is not server.trigger:
+                    channel.close()
+            server.close()
+
+        server.trigger.pull_trigger(shutdown)
         self._thread.join(timeout=5)
+        server.task_dispatcher.shutdown(timeout=1)
 
     def __enter__(self) -> LiveServer:
         return self.start()

@@ -30,8 +30,7 @@ class Store:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._lock = threading.Lock()  # serialises writers inside this process
-        with self.transaction() as conn:
-            conn.executescript(schema)
+        self.script(schema)
 
     def connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -43,6 +42,11 @@ class Store:
             conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
         return conn
+
+    def script(self, sql: str) -> None:
+        """Run DDL (CREATE … IF NOT EXISTS); `executescript` commits on its own, so not in a transaction."""
+        with self._lock:
+            self.connection().executescript(sql)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -1,0 +1,196 @@
+"""The DMS-side client of the OpenFlex API VO, with `requests`.
+
+One `requests.Session` per thread, a timeout on every call, bounded retries with
+exponential backoff on timeouts, connection errors and 5xx; a 4xx is a refusal and
+is never retried. Every call is written to the sync log (`SyncLog`), whatever its
+outcome.
+
+A write is never applied twice: a PATCH carries `If-Match` with the ETag of the
+vehicle as last read; after a timeout or a 5xx (the write may or may not have
+landed) the vehicle is read again and, when it already carries every value of the
+change, the write is counted as done instead of being sent again. A 412 (someone
+changed the vehicle in between) leads to the same re-read.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from mocks.icar.synclog import FAILED, OK, REFUSED, CallContext, SyncEntry, SyncLog
+
+USER_AGENT = "icarflex-icar-connector/0.1"
+BACKOFF_CAP = 5.0
+
+
+@dataclass(frozen=True)
+class ConnectorSettings:
+    base_url: str
+    key_for: Callable[[str], str]   # dealer → the DMS key to use on OpenFlex
+    timeout: float = 5.0
+    retries: int = 3                # retries after the first attempt
+    backoff: float = 0.2            # seconds before the first retry, doubled each time
+
+
+@dataclass
+class Outcome:
+    """What a connector call ended with; `entry` is its sync log entry."""
+
+    entry: SyncEntry
+    body: Any = None
+    etag: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.entry.outcome == OK
+
+    @property
+    def refused(self) -> bool:
+        return self.entry.outcome == REFUSED
+
+
+@dataclass
+class _Reply:
+    status: int | None
+    body: Any
+    etag: str | None
+    error: str | None
+
+    @property
+    def transient(self) -> bool:
+        return self.status is None or self.status >= 500
+
+
+class OpenFlexConnector:
+    def __init__(self, settings: ConnectorSettings, log: SyncLog) -> None:
+        self.settings = settings
+        self.log = log
+        self._local = threading.local()
+
+    # -- public calls -------------------------------------------------------------
+    def get_vehicle(self, ctx: CallContext, vehicle_id: str) -> Outcome:
+        return self._read(ctx, f"/api/v1/vehicles/{quote(vehicle_id, safe='')}", None)
+
+    def find_vehicles(self, ctx: CallContext, **filters: Any) -> Outcome:
+        return self._read(ctx, "/api/v1/vehicles", {k: v for k, v in filters.items() if v is not None})
+
+    def patch_vehicle(self, ctx: CallContext, vehicle_id: str, change: Mapping[str, Any],
+                      etag: str | None = None) -> Outcome:
+        """JSON merge patch of `change`, retried without ever being applied twice."""
+        path = f"/api/v1/vehicles/{quote(vehicle_id, safe='')}"
+        entry = self._entry(ctx, "PATCH", path, dict(change))
+        started, uncertain = time.monotonic(), False
+        for round_ in range(self.settings.retries + 1):
+            if round_:
+                self._sleep(round_)
+            if etag is None or uncertain:
+                read = self._send(entry, "GET", path, None, None, count=False)
+                if read.transient:
+                    continue
+                if read.status != 200:
+                    return self._finish(entry, read, REFUSED, started)
+                if uncertain and applied(read.body, change):
+                    # The earlier attempt landed (its answer was lost): do not send it again.
+                    entry.tries[-1]["landed"] = True
+                    return self._finish(entry, _Reply(200, read.body, read.etag, None), OK, started)
+                etag, uncertain = read.etag, False
+            reply = self._send(entry, "PATCH", path, change, etag, count=True)
+            if reply.status is not None and reply.status < 400:
+                return self._finish(entry, reply, OK, started)
+            if reply.status == 412 or reply.transient:
+                uncertain = True
+                continue
+            return self._finish(entry, reply, REFUSED, started)
+        return self._finish(entry, None, FAILED, started)
+
+    # -- plumbing -------------------------------------------------------------------
+    def _read(self, ctx: CallContext, path: str, params: dict[str, Any] | None) -> Outcome:
+        entry = self._entry(ctx, "GET", path, params)
+        started = time.monotonic()
+        for round_ in range(self.settings.retries + 1):
+            if round_:
+                self._sleep(round_)
+            reply = self._send(entry, "GET", path, None, None, count=True, params=params)
+            if not reply.transient:
+                outcome = OK if reply.status is not None and reply.status < 400 else REFUSED
+                return self._finish(entry, reply, outcome, started)
+        return self._finish(entry, None, FAILED, started)
+
+    def _entry(self, ctx: CallContext, method: str, path: str, body: Any) -> SyncEntry:
+        return SyncEntry(ctx, method, self._url(path), path, body)
+
+    def _url(self, path: str) -> str:
+        return self.settings.base_url.rstrip("/") + path
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.mount("http://", HTTPAdapter(pool_maxsize=16, max_retries=0))
+            session.mount("https://", HTTPAdapter(pool_maxsize=16, max_retries=0))
+            session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
+            self._local.session = session
+        return session
+
+    def _send(self, entry: SyncEntry, method: str, path: str, body: Any, etag: str | None, *,
+              count: bool, params: dict[str, Any] | None = None) -> _Reply:
+        headers = {"Authorization": f"Bearer {self.settings.key_for(entry.context.dealer)}"}
+        if etag:
+            headers["If-Match"] = etag
+        if count:
+            entry.attempts += 1
+        started = time.monotonic()
+        try:
+            response = self._session().request(method, self._url(path), json=body,
+                                               params=params, headers=headers, timeout=self.settings.timeout)
+            reply = _Reply(response.status_code, _json(response), response.headers.get("ETag"), None)
+        except requests.Timeout as exc:
+            reply = _Reply(None, None, None, f"timeout ({self.settings.timeout} s): {type(exc).__name__}")
+        except requests.RequestException as exc:
+            reply = _Reply(None, None, None, f"{type(exc).__name__}: {exc}"[:300])
+        entry.tries.append({"method": method, "status": reply.status, "error": reply.error,
+                            "elapsed_ms": int((time.monotonic() - started) * 1000)})
+        return reply
+
+    def _sleep(self, round_: int) -> None:
+        time.sleep(min(self.settings.backoff * 2 ** (round_ - 1), BACKOFF_CAP))
+
+    def _finish(self, entry: SyncEntry, reply: _Reply | None, outcome: str, started: float) -> Outcome:
+        last = entry.tries[-1] if entry.tries else {}
+        entry.outcome = outcome
+        entry.status = reply.status if reply else last.get("status")
+        if outcome == REFUSED and reply is not None:
+            entry.problem = reply.body
+        if outcome == FAILED:
+            entry.error = last.get("error") or f"HTTP {last.get('status')}"
+            entry.problem = None
+        entry.duration_ms = int((time.monotonic() - started) * 1000)
+        self.log.append(entry)
+        return Outcome(entry, reply.body if reply else None, reply.etag if reply else None)
+
+
+def applied(vehicle: Any, change: Mapping[str, Any]) -> bool:
+    """Does the vehicle already carry every value of the change?"""
+    return isinstance(vehicle, Mapping) and all(_same(vehicle.get(k), v) for k, v in change.items())
+
+
+def _same(current: Any, wanted: Any) -> bool:
+    numbers = (int, float)
+    if isinstance(current, numbers) and isinstance(wanted, numbers) and not isinstance(wanted, bool) \
+            and not isinstance(current, bool):
+        return abs(float(current) - float(wanted)) < 1e-6
+    return current == wanted
+
+
+def _json(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return {"_raw": response.text[:500]} if response.text else None
+

@@ -1,0 +1,236 @@
+"""Request and response models of the ICAR fake; `/openapi.json` is generated from them.
+
+Vehicle field types (VIN and registration patterns, mileage bounds, money) come from
+`contracts/data/vehicle.yaml`, and the DMS statuses from the lifeline, so the ICAR
+API validates exactly what the contract says.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
+
+from contracts import load_contract
+from mocks.icar.lifecycle import VAT_REGIME_BY_ORIGIN, lifecycle
+
+
+def contract_type(name: str) -> Any:
+    """The pydantic type of a vehicle field of the contract (with its bounds and pattern)."""
+    spec = load_contract().vehicle.fields[name]
+    constraints: dict[str, Any] = {"description": spec.description} if spec.description else {}
+    if spec.type in ("integer", "number"):
+        constraints.update(ge=spec.minimum, le=spec.maximum)
+        base: Any = int if spec.type == "integer" else float
+        if spec.type == "number":
+            constraints["allow_inf_nan"] = False
+        return Annotated[base, Strict(), Field(**constraints)]
+    if spec.type == "string":
+        constraints.update(pattern=spec.pattern, min_length=spec.min_length, max_length=spec.max_length)
+        return Annotated[str, Strict(), Field(**constraints)]
+    if spec.type == "boolean":
+        return Annotated[bool, Strict()]
+    raise TypeError(f"vehicle field {name!r} of type {spec.type} is not used by the ICAR fake")
+
+
+_life = lifecycle()
+Vin = contract_type("vin")
+Registration = contract_type("registration")
+Mileage = contract_type(_life.mileage_field)
+Money = Annotated[float, Strict(), Field(ge=0, le=10_000_000, allow_inf_nan=False)]
+InvoicedPrice = contract_type(_life.invoiced_price_field)
+VatRecoverable = contract_type(_life.vat_field)
+PoliceNumber = Annotated[str, Strict(), Field(max_length=32)]
+DmsStatus = Literal[_life.icar_statuses]  # type: ignore[valid-type]
+VatRegime = Literal[tuple(regime for regime, _ in VAT_REGIME_BY_ORIGIN.values())]  # type: ignore[valid-type]
+Text = Annotated[str, Strict(), Field(min_length=1, max_length=120)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- requests ---------------------------------------------------------------------------
+class MatchRequest(Body):
+    """Exactly one way to find the vehicle in OpenFlex."""
+
+    openflex_id: Annotated[str, Strict(), Field(min_length=1, max_length=64)] | None = None
+    vin: Vin | None = None
+    registration: Registration | None = None
+
+    @model_validator(mode="after")
+    def _one_key(self) -> MatchRequest:
+        given = [k for k in ("openflex_id", "vin", "registration") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("donner exactement un de openflex_id, vin, registration")
+        return self
+
+
+class PhysicalEntryRequest(Body):
+    mileage: Mileage
+    entry_date: date | None = Field(None, description="date d'entrée (défaut : aujourd'hui), pas future")
+    police_number: PoliceNumber | None = Field(
+        None, description="remplace le N° attribué par le livre de police (scénarios négatifs) ; "
+                          "\"\" : n'en envoyer aucun")
+
+
+class FrevoRequest(Body):
+    label: Text
+    amount: Annotated[float, Strict(), Field(gt=0, le=1_000_000, allow_inf_nan=False)]
+
+
+class UpdateRequest(Body):
+    mileage: Mileage | None = None
+    vat_recoverable: VatRecoverable | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> UpdateRequest:
+        if self.mileage is None and self.vat_recoverable is None:
+            raise ValueError("rien à mettre à jour : mileage ou vat_recoverable")
+        return self
+
+
+class OpenflexWriteRequest(Body):
+    fields: dict[str, Any] = Field(min_length=1, max_length=50,
+                                   description="champs envoyés tels quels à OpenFlex, comme le ferait le DMS")
+
+
+class InvoiceRequest(Body):
+    customer: Text
+    invoiced_sale_price: InvoicedPrice
+    vat_recoverable: VatRecoverable | None = Field(
+        None, description="défaut : selon l'origine du VEH dans OpenFlex (PARTICULIER : marge, "
+                          "PROFESSIONNEL : régime normal)")
+
+
+class VehicleQuery(Body):
+    status: DmsStatus | None = None
+    police_number: str | None = Field(None, max_length=64)
+    openflex_id: str | None = Field(None, max_length=64)
+    limit: int = Field(100, ge=1, le=500)
+    cursor: str | None = Field(None, max_length=32, pattern=r"^[0-9]+$")
+
+
+class SyncLogQuery(Body):
+    after: int = Field(0, ge=0, le=2**62)
+    limit: int = Field(100, ge=1, le=1000)
+    record_id: str | None = Field(None, max_length=64)
+    outcome: Literal["OK", "REFUSED", "FAILED"] | None = None
+    operation: str | None = Field(None, max_length=40)
+    dealer: str | None = Field(None, max_length=64, description="admin seulement")
+
+
+class RegisterQuery(Body):
+    after: int = Field(0, ge=0, le=2**62)
+    limit: int = Field(100, ge=1, le=1000)
+
+
+# --- responses --------------------------------------------------------------------------
+class FrevoLine(BaseModel):
+    id: int
+    label: str
+    amount: float
+    created_at: str
+
+
+class Invoice(BaseModel):
+    number: str
+    customer: str
+    invoiced_sale_price: float
+    vat_recoverable: bool
+    vat_regime: VatRegime
+    vat_source: Literal["ORIGIN", "REQUEST"]
+    origin: str | None
+    issued_at: str
+
+
+class SyncSummary(BaseModel):
+    id: int
+    operation: str
+    outcome: str
+    status: int | None
+    at: str
+
+
+class DmsVehicle(BaseModel):
+    id: str
+    dealer: str
+    openflex_id: str
+    status: DmsStatus
+    vin: str | None
+    registration: str | None
+    make: str | None
+    model: str | None
+    origin: str | None
+    police_number: str | None
+    entry_date: str | None
+    mileage: int | None
+    vat_recoverable: bool | None
+    frevo_lines: list[FrevoLine]
+    frevo_total: float
+    invoice: Invoice | None
+    sync: SyncSummary | None = Field(description="dernier appel à OpenFlex pour ce VEH")
+    created_at: str
+    updated_at: str
+
+
+class DmsVehicleList(BaseModel):
+    items: list[DmsVehicle]
+    next_cursor: str | None
+
+
+class SyncTry(BaseModel):
+    method: str
+    status: int | None
+    error: str | None
+    elapsed_ms: int
+    landed: bool | None = None
+
+
+class SyncEntry(BaseModel):
+    id: int
+    at: str
+    dealer: str
+    record_id: str | None
+    openflex_id: str | None
+    operation: str
+    method: str
+    url: str
+    path: str
+    body: Any
+    status: int | None
+    problem: Any
+    attempts: int
+    outcome: Literal["OK", "REFUSED", "FAILED"]
+    error: str | None
+    tries: list[SyncTry]
+    duration_ms: int
+
+
+class SyncLogPage(BaseModel):
+    items: list[SyncEntry]
+    next_after: int
+
+
+class OpenflexWriteResult(BaseModel):
+    record: DmsVehicle
+    sync: SyncEntry
+    openflex: dict[str, Any] | None = Field(description="le VEH renvoyé par OpenFlex")
+
+
+class RegisterEntry(BaseModel):
+    number: str
+    site: str
+    seq: int | None = Field(description="rang dans le livre de police du site (null : N° imposé)")
+    dealer: str
+    record_id: str
+    openflex_id: str
+    entry_date: str
+    source: Literal["REGISTER", "OVERRIDE"] = Field(description="attribué par le livre, ou imposé")
+    state: Literal["PENDING", "BOOKED", "REFUSED", "FAILED"]
+    at: str
+
+
+class RegisterPage(BaseModel):
+    items: list[RegisterEntry]
+    next_after: int

@@ -1,0 +1,76 @@
+"""The OpenFlex fake's application factory, and the writer of its checked-in OpenAPI document.
+
+`create_app(config=None)`: defaults, then `ICARFLEX_*` variables, then `config`
+(DB, PROFILE, SEED, REFERENCE_SIZE, KEYS, JOURNAL_LIMIT, MAX_CONTENT_LENGTH, TESTING).
+A fresh app is a fresh world on its own store (STYLE §4, §6).
+
+`python -m mocks.openflex.app --write-openapi [PATH]` regenerates
+`contracts/openapi/openflex.json` from the same models that validate requests.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+import contracts
+from contracts import load_contract, load_profile
+from mocks.common.app import build_app
+from mocks.common.auth import demo_keys
+from mocks.common.journal import annotate
+from mocks.common.store import Store
+from mocks.openflex.backend import OpenFlexBackend
+from mocks.openflex.reference import ReferenceTable
+from mocks.openflex.routes import build_api
+from mocks.openflex.tables import SCHEMA
+
+SYSTEM = "openflex"
+DEMO_ACTORS = {"mobile": "mobile_app", "openflex": "openflex_user", "dms": "dms"}
+DEFAULTS: dict[str, Any] = {"REFERENCE_SIZE": 300, "KEYS": None}
+OPENAPI_PATH = Path(contracts.__file__).parent / "openapi" / f"{SYSTEM}.json"
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    contract = load_contract()
+
+    def make_backend(app: Flask, store: Store) -> OpenFlexBackend:
+        profile = load_profile(app.config["PROFILE"], contract)
+        reference = ReferenceTable(app.config["SEED"], int(app.config["REFERENCE_SIZE"]))
+        return OpenFlexBackend(store, contract, profile, reference, audit=annotate,
+                               default_seed=app.config["SEED"])
+
+    app = build_app(SYSTEM, build_api(contract), SCHEMA, make_backend, config=config, defaults=DEFAULTS)
+    if app.config["KEYS"] is None:
+        app.config["KEYS"] = demo_keys(DEMO_ACTORS)
+    return app
+
+
+def openapi_document() -> dict[str, Any]:
+    """The document `GET /openapi.json` serves, without building an app."""
+    return build_api(load_contract()).document()
+
+
+def write_openapi(path: Path = OPENAPI_PATH) -> Path:
+    path.write_text(json.dumps(openapi_document(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mocks.openflex.app", description=__doc__.splitlines()[0])
+    parser.add_argument("--write-openapi", nargs="?", const=str(OPENAPI_PATH), metavar="PATH",
+                        help=f"write the OpenAPI document (default {OPENAPI_PATH})")
+    args = parser.parse_args(argv)
+    if args.write_openapi is None:
+        parser.print_help()
+        return 2
+    sys.stdout.write(f"{write_openapi(Path(args.write_openapi))}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,207 @@
+"""The OpenFlex fake's pydantic request and response models, built from the contract.
+
+The vehicle's data fields, their types and constraints come from
+`contracts/data/vehicle.yaml` (`load_contract().vehicle.fields`), the statuses from
+the lifeline, the settings rows from the parameterization: nothing here lists a
+field id by hand, so a new row of the contract is validated and published in
+`/openapi.json` without a code change. Request bodies are strict (no coercion of
+"12" to 12, no unknown fields); queries are lax (they arrive as strings).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from types import SimpleNamespace
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints, create_model
+
+from contracts import Contract
+from contracts.models import FieldSpec
+from mocks.openflex.reference import RECONCILIATIONS
+
+BODY = ConfigDict(extra="forbid")
+QUERY = ConfigDict(extra="ignore")
+StrictBool = Annotated[bool, Strict()]
+Money = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)]
+Id = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=64)]
+Text = Annotated[str, Strict(), StringConstraints(max_length=500)]
+Timestamp = Annotated[str, Field(description="Horodatage ISO 8601 (UTC)")]
+ORDER_KIND = "ORDER"  # a reservation made by an opportunity order, never by POST /reservations
+# What a trade-in estimation sets itself (DESIGN §1: the mobile app's trade-in is a REPRISE).
+TRADE_IN_FIELDS = {"purchase_source": "REPRISE"}
+
+
+def _iso_date(value: Any) -> Any:
+    """Dates travel as ISO 8601 strings: refuse numbers (pydantic would read a timestamp)."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("date ISO 8601 attendue (AAAA-MM-JJ)")
+    return date.fromisoformat(value)
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+
+def literal(values: tuple[str, ...]) -> Any:
+    return Literal[values]  # type: ignore[valid-type]
+
+
+def field_type(contract: Contract, name: str, spec: FieldSpec) -> Any:
+    """The pydantic type of one contract field (vehicle.yaml `type` and its constraints)."""
+    if spec.type == "enum":
+        return literal(contract.enum_values(name))
+    if spec.type == "date":
+        return IsoDate
+    if spec.type == "boolean":
+        return StrictBool
+    if spec.type == "string":
+        return Annotated[str, Strict(), StringConstraints(
+            pattern=spec.pattern, min_length=spec.min_length, max_length=spec.max_length)]
+    base = int if spec.type == "integer" else float
+    extra = {"allow_inf_nan": False} if base is float else {}
+    return Annotated[base, Strict(), Field(ge=spec.minimum, le=spec.maximum, **extra)]
+
+
+def _field_info(spec: FieldSpec, default: Any = None) -> Any:
+    extra = {"readOnly": True} if spec.read_only else None
+    return Field(default, description=spec.description, json_schema_extra=extra)
+
+
+def vehicle_body(contract: Contract, name: str, *, required: tuple[str, ...],
+                 not_null: tuple[str, ...] = (), doc: str) -> type[BaseModel]:
+    """A request body of vehicle data fields: every field optional, null allowed unless `not_null`.
+
+    `required` is published in the schema; the rule engine enforces it (rule R1), so the
+    refusal names the rule. Read-only fields are accepted by the parser and refused by
+    the engine (rule R2), as the DMS would be if it wrote them.
+    """
+    fields: dict[str, Any] = {}
+    for field_id, spec in contract.vehicle.fields.items():
+        kind = field_type(contract, field_id, spec)
+        fields[field_id] = (kind if field_id in not_null else kind | None, _field_info(spec))
+    schema_extra = {"required": list(required)} if required else None
+    return create_model(name, __config__=ConfigDict(extra="forbid", json_schema_extra=schema_extra),
+                        __doc__=doc, **fields)
+
+
+def reservation_models(contract: Contract) -> tuple[type[BaseModel], type[BaseModel]]:
+    kinds = contract.vehicle.reservations.kinds
+    reservation = create_model(
+        "Reservation", __config__=ConfigDict(extra="forbid"),
+        __doc__="Une réservation d'un véhicule (ORDER : posée par une commande d'opportunité)",
+        id=(str, ...), vehicle_id=(str, ...), kind=(literal(kinds), ...), blocks_sale=(bool, ...),
+        blocks_publication=(bool, ...), until=(date | None, ...), opportunity_id=(str | None, ...),
+        comment=(str | None, ...), created_at=(Timestamp, ...), created_by=(str, ...))
+    create = create_model(
+        "ReservationCreate", __config__=BODY,
+        __doc__="Réservation posée par un utilisateur OpenFlex (DATED : `until` obligatoire)",
+        kind=(literal(tuple(k for k in kinds if k != ORDER_KIND)), ...),
+        blocks_sale=(StrictBool, ...), blocks_publication=(StrictBool, ...),
+        until=(IsoDate | None, None), comment=(Text | None, None))
+    return reservation, create
+
+
+def vehicle_model(contract: Contract, reservation: type[BaseModel]) -> type[BaseModel]:
+    fields: dict[str, Any] = {"id": (str, ...), "dealer": (str, ...)}
+    for field_id, spec in contract.vehicle.fields.items():
+        fields[field_id] = (field_type(contract, field_id, spec) | None, _field_info(spec, ...))
+    fields.update(reservations=(list[reservation], ...), opportunity_id=(str | None, ...),
+                  created_at=(Timestamp, ...), updated_at=(Timestamp, ...),
+                  version_tag=(str, Field(..., description="la valeur de l'ETag")))
+    return create_model("Vehicle", __config__=ConfigDict(extra="forbid"),
+                        __doc__="Un véhicule du module « Véhicules »", **fields)
+
+
+def settings_models(contract: Contract) -> tuple[type[BaseModel], type[BaseModel]]:
+    """The shape of GET /settings/api-vo (every row) and of a PUT (any subset)."""
+    right = create_model("FieldRight", __config__=BODY, dms_modifiable=(StrictBool, ...))
+    full: dict[str, Any] = {}
+    partial: dict[str, Any] = {}
+    for section, kind in (("settings", "setting"), ("fields", "field"), ("capabilities", "capability")):
+        value_type = right if kind == "field" else StrictBool
+        rows = {row.id: (value_type, Field(..., description=row.label)) for row in contract.rows_of(kind)}
+        # Optional but never null: a row absent is unchanged, a null row is refused (422).
+        optional = {row_id: (value_type, Field(None, description=info.description))
+                    for row_id, (_, info) in rows.items()}
+        title = section.capitalize()
+        full[section] = (create_model(f"ApiVo{title}", __config__=BODY, **rows), ...)
+        partial[section] = (create_model(f"ApiVo{title}Overlay", __config__=BODY, **optional), None)
+    document = create_model("ApiVoSettings", __config__=BODY,
+                            __doc__="Le paramétrage API VO actif du concessionnaire", **full)
+    overlay = create_model("ApiVoSettingsOverlay", __config__=BODY,
+                           __doc__="Tout sous-ensemble du paramétrage API VO, posé sur l'actif", **partial)
+    return document, overlay
+
+
+def opportunity_models(contract: Contract) -> SimpleNamespace:
+    customer = create_model(
+        "Customer", __config__=BODY, __doc__="Le client de l'opportunité",
+        name=(Annotated[str, Strict(), StringConstraints(min_length=1, max_length=120)], ...),
+        email=(Annotated[str, Strict(), StringConstraints(max_length=200)] | None, None),
+        phone=(Annotated[str, Strict(), StringConstraints(max_length=40)] | None, None))
+    order = create_model("Order", __config__=ConfigDict(extra="forbid"),
+                         vehicle_id=(str, ...), price=(float, ...), reservation_id=(str, ...),
+                         ordered_at=(Timestamp, ...), ordered_by=(str, ...))
+    return SimpleNamespace(
+        Customer=customer, Order=order,
+        OpportunityCreate=create_model("OpportunityCreate", __config__=BODY, customer=(customer, ...)),
+        OrderCreate=create_model("OrderCreate", __config__=BODY, vehicle_id=(Id, ...), price=(Money, ...)),
+        Opportunity=create_model(
+            "Opportunity", __config__=ConfigDict(extra="forbid"),
+            __doc__="Une opportunité (module « Opportunités ») : reprises estimées et commande",
+            id=(str, ...), dealer=(str, ...), customer=(customer, ...), trade_ins=(list[str], ...),
+            order=(order | None, ...), created_at=(Timestamp, ...), created_by=(str, ...)))
+
+
+def listing_models(contract: Contract, vehicle: type[BaseModel]) -> SimpleNamespace:
+    status = literal(tuple(contract.statuses))
+    reference = create_model("ReferenceVehicle", __config__=ConfigDict(extra="forbid"),
+                             vin=(str, ...), registration=(str, ...), make=(str, ...), model=(str, ...),
+                             version=(str, ...))
+    event = create_model("Event", __config__=ConfigDict(extra="forbid"),
+                         cursor=(int, ...), type=(str, ...), vehicle_id=(str | None, ...),
+                         actor=(str | None, ...), at=(Timestamp, ...), data=(dict[str, Any], ...))
+    return SimpleNamespace(
+        VehicleQuery=create_model(
+            "VehicleQuery", __config__=QUERY,
+            status=(status | None, None), vin=(str | None, None), registration=(str | None, None),
+            police_number=(str | None, None),
+            updated_since=(datetime | None, Field(None, description="ISO 8601 ; sans fuseau : UTC")),
+            limit=(int, Field(100, ge=1, le=500)),
+            cursor=(str | None, Field(None, pattern=r"^[0-9]{1,18}$",
+                                      description="next_cursor de la page précédente"))),
+        VehicleList=create_model("VehicleList", items=(list[vehicle], ...), next_cursor=(str | None, ...)),
+        EventQuery=create_model("EventQuery", __config__=QUERY, after=(int, Field(0, ge=0, le=2**62)),
+                                limit=(int, Field(100, ge=1, le=1000))),
+        Event=event,
+        EventList=create_model("EventList", items=(list[event], ...), next_cursor=(int, ...)),
+        ReferenceQuery=create_model("ReferenceQuery", __config__=QUERY,
+                                    vin=(str | None, None), registration=(str | None, None),
+                                    make=(str | None, None), limit=(int, Field(50, ge=1, le=500))),
+        ReferenceVehicle=reference,
+        ReferenceList=create_model("ReferenceList", items=(list[reference], ...), total=(int, ...),
+                                   wmi=(dict[str, str], Field(..., description="WMI → marque"))),
+    )
+
+
+def build(contract: Contract) -> SimpleNamespace:
+    """Every model of the OpenFlex API, for this contract."""
+    assert set(contract.enum_values("reconciliation")) == set(RECONCILIATIONS), "reconciliation enum drifted"
+    reservation, reservation_create = reservation_models(contract)
+    vehicle = vehicle_model(contract, reservation)
+    settings, overlay = settings_models(contract)
+    required = contract.vehicle.required_at_creation
+    trade_in_sets = tuple(TRADE_IN_FIELDS)
+    return SimpleNamespace(
+        Vehicle=vehicle, Reservation=reservation, ReservationCreate=reservation_create,
+        ApiVoSettings=settings, ApiVoSettingsOverlay=overlay,
+        VehicleCreate=vehicle_body(contract, "VehicleCreate", required=required,
+                                   doc="Création d'un véhicule, en Pré-Rentrée (règle R1)"),
+        VehiclePatch=vehicle_body(contract, "VehiclePatch", required=(), not_null=("status", *required),
+                                  doc="JSON merge patch (RFC 7396) : null efface le champ"),
+        TradeInEstimate=vehicle_body(contract, "TradeInEstimate",
+                                     required=tuple(f for f in required if f not in trade_in_sets),
+                                     doc="Estimation de reprise : le véhicule entre en Pré-Rentrée"),
+        **vars(opportunity_models(contract)), **vars(listing_models(contract, vehicle)))
+

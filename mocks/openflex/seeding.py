@@ -1,0 +1,119 @@
+"""Seed data: faker-generated vehicles in plausible states, walked along their lifeline.
+
+Each seeded vehicle is a reference vehicle (so its rapprochement is RECONCILED), with
+a destination, and is moved step by step along that destination's lifeline by the
+actor the contract names, each step's preconditions prepared first (police number,
+blocking reservation, invoiced price) and checked by the rule engine under the
+dealer's parameterization: a step the profile forbids ends the walk there.
+"""
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+from faker import Faker
+
+from contracts import ApiVoSettings, evaluate
+from contracts.models import Transition
+from mocks.common.store import dumps
+from mocks.openflex import events
+from mocks.openflex.opportunities import OpportunitiesMixin
+from mocks.openflex.tables import next_id, next_number, now
+
+SEED_ACTOR = "admin"
+Prepare = Callable[[dict[str, Any], list[dict[str, Any]], Any], None]
+
+
+class SeedingMixin(OpportunitiesMixin):
+    def seed(self, dealer: str, count: int, seed: int | None = None) -> dict[str, Any]:
+        fake = Faker("fr_FR")
+        fake.seed_instance(self.default_seed if seed is None else seed)
+        settings = self.settings_for(dealer)
+        with self.store.transaction() as conn:
+            ids = [self._seed_vehicle(conn, dealer, fake, settings) for _ in range(count)]
+        return {"dealer": dealer, "count": count, "seed": seed, "vehicles": ids}
+
+    def _seed_vehicle(self, conn: sqlite3.Connection, dealer: str, fake: Faker,
+                      settings: ApiVoSettings) -> str:
+        rnd = fake.random
+        destination = rnd.choice(sorted(self.contract.lifeline.lifelines))
+        vehicle = self._seed_data(fake, destination, settings)
+        reservations: list[dict[str, Any]] = []
+        line = self.contract.lifeline.lifelines[destination]
+        prepare = self._preparations(conn, dealer)
+        for status in line[1:rnd.randrange(len(line)) + 1]:
+            transition = self.contract.transition(vehicle["status"], status, destination)
+            actor = _actor_for(transition, settings) if transition else None
+            if actor is None:
+                break
+            for name in transition.requires:
+                prepare[name](vehicle, reservations, rnd)
+            current = {**vehicle, "reservations": reservations}
+            if evaluate(self.contract, settings, actor, current, {"status": status}):
+                break
+            vehicle["status"] = status
+        vehicle_id = self._insert(conn, dealer, vehicle)
+        for reservation in reservations:
+            reservation.update(id=next_id(conn, "reservation"), vehicle_id=vehicle_id)
+            conn.execute("INSERT INTO openflex_reservations (id, dealer, vehicle_id, doc) VALUES (?,?,?,?)",
+                         (reservation["id"], dealer, vehicle_id, dumps(reservation)))
+        created = {k: v for k, v in vehicle.items() if v is not None}
+        events.record(conn, dealer, events.VEHICLE_CREATED, SEED_ACTOR, vehicle_id,
+                      {**created, "seeded": True, "reservations": [r["id"] for r in reservations]})
+        return vehicle_id
+
+    def _seed_data(self, fake: Faker, destination: str, settings: ApiVoSettings) -> dict[str, Any]:
+        rnd = fake.random
+        entry = rnd.choice(self.reference.entries)
+        origin = rnd.choice(self.contract.enum_values("origin"))
+        sources = self.contract.enum_values("purchase_source")
+        source = sources[0] if rnd.random() < 0.7 else rnd.choice(sources)
+        first = fake.date_between(start_date="-12y", end_date="-1y")
+        scrap = destination == "CASSE"
+        trade_in = float(rnd.randrange(50, 500) if scrap else rnd.randrange(10, 250) * 100)
+        sale = (1.0 if settings["uc_price_editable"] else 100.0) if scrap else round(trade_in * 1.25 + 900, 2)
+        vehicle: dict[str, Any] = {name: None for name in self.contract.vehicle.fields}
+        vehicle.update(
+            status=self.contract.entry_status, destination=destination, origin=origin, purchase_source=source,
+            vin=entry.vin, registration=entry.registration, first_registration_date=first.isoformat(),
+            registration_certificate_date=min(first + timedelta(days=rnd.randrange(0, 2000)),
+                                              date.today()).isoformat(),
+            mileage=rnd.randrange(5_000, 250_000), trade_in_price=trade_in, sale_price=sale,
+            trade_in_by=fake.name() if source == sources[0] else None,
+            exterior_color=fake.color_name()[:60], vat_recoverable=origin == "PROFESSIONNEL")
+        vehicle.update(self.reference.match(entry.vin, entry.registration).to_json())
+        return vehicle
+
+    def _preparations(self, conn: sqlite3.Connection, dealer: str) -> dict[str, Prepare]:
+        """How the seed meets each precondition of lifeline.yaml before the step that needs it."""
+        blocking = dict(self.contract.vehicle.reservations.blocking)
+
+        def police_number(vehicle: dict[str, Any], _: list[dict[str, Any]], rnd: Any) -> None:
+            number = next_number(conn, f"police:{dealer}")
+            vehicle["police_number"] = f"SEED-{date.today().year}-{number:06d}"
+            vehicle["frevo_realised"] = float(rnd.randrange(0, 2500))
+
+        def invoiced_sale_price(vehicle: dict[str, Any], _: list[dict[str, Any]], __: Any) -> None:
+            vehicle["invoiced_sale_price"] = vehicle["sale_price"]
+
+        def sale_channel(_: dict[str, Any], reservations: list[dict[str, Any]], __: Any) -> None:
+            if not reservations:
+                reservations.append({**blocking, "until": None, "opportunity_id": None,
+                                     "comment": "Vente hors Opportunités (données de démonstration)",
+                                     "created_at": now(), "created_by": SEED_ACTOR})
+
+        def reconciled(*_: Any) -> None:
+            """Seeded vehicles come from the reference table: already RECONCILED."""
+
+        return {"police_number": police_number, "invoiced_sale_price": invoiced_sale_price,
+                "sale_channel": sale_channel, "reconciled": reconciled}
+
+
+def _actor_for(transition: Transition, settings: ApiVoSettings) -> str | None:
+    """Who makes this step: an actor always allowed, else one whose capability is on."""
+    if transition.actors:
+        return transition.actors[0]
+    gated = transition.gated_actors.items()
+    return next((actor for actor, capability in gated if settings[capability]), None)

@@ -1,0 +1,177 @@
+"""Vehicles (module « Véhicules »): create, list, get, and the JSON merge patch.
+
+Every write goes through the contract's rule engine (`contracts.evaluate`) inside one
+store transaction: a refusal raises inside it, so nothing of the write is applied
+(rule R6: refused whole), and the journal gets the vehicle before and the verdict.
+The reference match (rule R2) is recomputed whenever the VIN or registration change.
+"""
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from contracts import evaluate, is_published
+from mocks.common.errors import ApiError, NotFound, PreconditionFailed
+from mocks.common.store import dumps, loads
+from mocks.openflex import events
+from mocks.openflex.base import BackendBase
+from mocks.openflex.reference import IDENTITY_FIELDS
+from mocks.openflex.tables import as_utc, next_id, now, placeholders
+
+PUBLISHED = "published"           # computed from status and reservations, never stored
+FILTER_COLUMNS = ("status", "vin", "registration", "police_number")
+
+
+def version_tag(version: int) -> str:
+    return f"v{version}"
+
+
+def etag(vehicle: Mapping[str, Any]) -> str:
+    """The strong ETag of a vehicle's representation."""
+    return f'"{vehicle["version_tag"]}"'
+
+
+def etag_matches(if_match: str | None, tag: str) -> bool:
+    """RFC 9110 If-Match with strong comparison; `*` matches; an unquoted tag is tolerated."""
+    if if_match is None:
+        return True
+    candidates = [c.strip() for c in if_match.split(",")]
+    return any(c in ("*", f'"{tag}"', tag) for c in candidates)
+
+
+class VehiclesMixin(BackendBase):
+    # -- reads -------------------------------------------------------------------
+    def get_vehicle(self, dealer: str, vehicle_id: str) -> dict[str, Any]:
+        return self._load(self.store.connection(), dealer, vehicle_id)
+
+    def list_vehicles(self, dealer: str, limit: int = 100, cursor: str | None = None,
+                      updated_since: datetime | None = None, **filters: Any) -> dict[str, Any]:
+        """A page of the dealer's vehicles, oldest first; filters are exact (FILTER_COLUMNS)."""
+        unknown = set(filters) - set(FILTER_COLUMNS)
+        if unknown:
+            raise TypeError(f"unknown vehicle filters {sorted(unknown)}")
+        sql, params = "SELECT * FROM openflex_vehicles WHERE dealer = ?", [dealer]
+        for column in FILTER_COLUMNS:
+            if filters.get(column) is not None:
+                sql += f" AND {column} = ?"
+                params.append(filters[column])
+        if updated_since is not None:
+            sql += " AND updated_at >= ?"
+            params.append(as_utc(updated_since))
+        if cursor is not None:
+            sql += " AND seq > ?"
+            params.append(int(cursor))
+        rows = self.store.query(sql + " ORDER BY seq LIMIT ?", (*params, limit + 1))
+        page = rows[:limit]
+        items = self._assemble(self.store.connection(), dealer, page)
+        return {"items": items, "next_cursor": str(page[-1]["seq"]) if len(rows) > limit else None}
+
+    # -- writes ------------------------------------------------------------------
+    def create_vehicle(self, dealer: str, actor: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        with self.store.transaction() as conn:
+            return self._create(conn, dealer, actor, data)
+
+    def patch_vehicle(self, dealer: str, actor: str, vehicle_id: str, patch: Mapping[str, Any],
+                      if_match: str | None = None) -> dict[str, Any]:
+        with self.store.transaction() as conn:
+            before = self._load(conn, dealer, vehicle_id)
+            self.audit(vehicle_before=before, vehicle_id=vehicle_id)
+            if not etag_matches(if_match, before["version_tag"]):
+                raise PreconditionFailed(f"If-Match {if_match} ≠ ETag {etag(before)} : relire le véhicule")
+            self._enforce(dealer, actor, before, patch)
+            after = self._merged(before, patch)
+            changes = {k: after[k] for k in self.contract.vehicle.fields if after.get(k) != before.get(k)}
+            if not changes:
+                return before
+            self._save(conn, after, before)
+            data = {"changes": changes, "before": {k: before.get(k) for k in changes}}
+            events.record(conn, dealer, events.VEHICLE_UPDATED, actor, vehicle_id, data)
+            if "status" in changes:
+                events.record(conn, dealer, events.STATUS_CHANGED, actor, vehicle_id,
+                              {"from": before["status"], "to": after["status"]})
+            return self._load(conn, dealer, vehicle_id)
+
+    # -- shared with trade-ins, reservations and orders --------------------------
+    def _enforce(self, dealer: str, actor: str, before: Mapping[str, Any] | None,
+                 change: Mapping[str, Any]) -> None:
+        """The rule engine's verdict, journaled; any violation refuses the write whole."""
+        verdict = evaluate(self.contract, self.settings_for(dealer), actor, before, change)
+        self.audit(verdict=[v.to_json() for v in verdict])
+        if verdict:
+            raise ApiError.from_violations(verdict)
+
+    def _create(self, conn: sqlite3.Connection, dealer: str, actor: str, data: Mapping[str, Any],
+                opportunity_id: str | None = None) -> dict[str, Any]:
+        change = {k: v for k, v in data.items() if v is not None}
+        self.audit(vehicle_before=None)
+        self._enforce(dealer, actor, None, change)
+        vehicle = {name: None for name in self.contract.vehicle.fields}
+        vehicle.update(change, status=self.contract.entry_status)
+        vehicle.update(self.reference.match(vehicle.get("vin"), vehicle.get("registration")).to_json())
+        vehicle_id = self._insert(conn, dealer, vehicle, opportunity_id)
+        self.audit(vehicle_id=vehicle_id)
+        created = {k: v for k, v in vehicle.items() if v is not None}
+        events.record(conn, dealer, events.VEHICLE_CREATED, actor, vehicle_id,
+                      {**created, **({"opportunity_id": opportunity_id} if opportunity_id else {})})
+        return self._load(conn, dealer, vehicle_id)
+
+    def _insert(self, conn: sqlite3.Connection, dealer: str, vehicle: Mapping[str, Any],
+                opportunity_id: str | None = None) -> str:
+        vehicle_id, stamp = next_id(conn, "vehicle"), now()
+        conn.execute("INSERT INTO openflex_vehicles (id, dealer, status, vin, registration, police_number, "
+                     "opportunity_id, created_at, updated_at, version, doc) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                     (vehicle_id, dealer, vehicle["status"], vehicle.get("vin"), vehicle.get("registration"),
+                      vehicle.get("police_number"), opportunity_id, stamp, stamp, 1,
+                      dumps(self._doc(vehicle))))
+        return vehicle_id
+
+    def _merged(self, before: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+        """RFC 7396 on the flat vehicle (null unsets), then the reference match if identity moved."""
+        after = {**before, **patch}
+        if any(after.get(f) != before.get(f) for f in IDENTITY_FIELDS):
+            after.update(self.reference.match(after.get("vin"), after.get("registration")).to_json())
+        return after
+
+    def _save(self, conn: sqlite3.Connection, after: Mapping[str, Any], before: Mapping[str, Any]) -> None:
+        conn.execute("UPDATE openflex_vehicles SET status = ?, vin = ?, registration = ?, police_number = ?, "
+                     "updated_at = ?, version = version + 1, doc = ? WHERE id = ?",
+                     (after["status"], after.get("vin"), after.get("registration"),
+                      after.get("police_number"), now(), dumps(self._doc(after)), before["id"]))
+
+    def _touch(self, conn: sqlite3.Connection, vehicle_id: str) -> None:
+        """A change of the vehicle's representation outside its fields (its reservations)."""
+        conn.execute("UPDATE openflex_vehicles SET updated_at = ?, version = version + 1 WHERE id = ?",
+                     (now(), vehicle_id))
+
+    def _doc(self, vehicle: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: vehicle.get(k) for k in self.contract.vehicle.fields if k != PUBLISHED}
+
+    def _load(self, conn: sqlite3.Connection, dealer: str, vehicle_id: str) -> dict[str, Any]:
+        """The vehicle's JSON; 404 for an unknown id and for another dealer's (isolation)."""
+        row = conn.execute("SELECT * FROM openflex_vehicles WHERE id = ? AND dealer = ?",
+                           (vehicle_id, dealer)).fetchone()
+        if row is None:
+            raise NotFound("Véhicule", vehicle_id)
+        return self._assemble(conn, dealer, [row])[0]
+
+    def _assemble(self, conn: sqlite3.Connection, dealer: str,
+                  rows: list[sqlite3.Row]) -> list[dict[str, Any]]:
+        ids = [row["id"] for row in rows]
+        reservations: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+        if ids:
+            for r in conn.execute(f"SELECT doc FROM openflex_reservations WHERE dealer = ? AND vehicle_id IN "
+                                  f"({placeholders(ids)}) ORDER BY seq", (dealer, *ids)):
+                doc = loads(r["doc"])
+                reservations[doc["vehicle_id"]].append(doc)
+        return [self._vehicle_json(row, reservations[row["id"]]) for row in rows]
+
+    def _vehicle_json(self, row: sqlite3.Row, reservations: list[dict[str, Any]]) -> dict[str, Any]:
+        doc = loads(row["doc"])
+        fields = {name: doc.get(name) for name in self.contract.vehicle.fields}
+        fields["status"] = row["status"]
+        fields[PUBLISHED] = is_published(self.contract, row["status"], reservations)
+        return {"id": row["id"], "dealer": row["dealer"], **fields, "reservations": reservations,
+                "opportunity_id": row["opportunity_id"], "created_at": row["created_at"],
+                "updated_at": row["updated_at"], "version_tag": version_tag(row["version"])}

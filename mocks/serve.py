@@ -1,0 +1,80 @@
+"""`icarflex serve`: both fakes in one process, each under its own waitress server on loopback.
+
+OpenFlex on --openflex-port (8081), ICAR on --icar-port (8082), one SQLite file both
+share (--db; each fake keeps its own tables), the ICAR connector pointed at the
+OpenFlex fake unless --openflex-url names another OpenFlex (with --dms-key, the key the
+connector uses there for the demo dealer). Ctrl-C (or SIGTERM) stops both cleanly.
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from mocks.common.auth import demo_keys
+from mocks.common.config import default_db_path
+from mocks.common.server import LiveServer
+
+DEMO_KEYS = {
+    "OpenFlex": ("demo-openflex-key (openflex_user)", "demo-mobile-key (mobile_app)",
+                 "demo-dms-key (dms)", "demo-admin-key (admin)"),
+    "ICAR": tuple(f"{key} ({entry['actor']}, {entry['dealer']})"
+                  for key, entry in demo_keys({"icar": "icar_user"}).items()),
+}
+
+
+def build_servers(args: argparse.Namespace) -> tuple[LiveServer, LiveServer]:
+    """Both fakes on their ports (port 0: a free one); the ICAR one knows where OpenFlex answers."""
+    from mocks.icar.app import create_app as create_icar
+    from mocks.openflex.app import create_app as create_openflex
+
+    db = str(Path(args.db) if args.db else default_db_path("icarflex"))
+    openflex_config: dict[str, Any] = {"DB": db}
+    if args.profile:
+        openflex_config["PROFILE"] = args.profile
+    openflex = LiveServer(create_openflex(openflex_config), args.host, args.openflex_port, args.threads)
+    icar_config = {"DB": db, "OPENFLEX_URL": args.openflex_url or openflex.url,
+                   "DMS_KEY": {"demo": args.dms_key}}
+    icar = LiveServer(create_icar(icar_config), args.host, args.icar_port, args.threads)
+    return openflex, icar
+
+
+def cli(args: argparse.Namespace) -> int:
+    openflex, icar = build_servers(args)
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    openflex.start()
+    icar.start()
+    _announce(args, openflex, icar)
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        print("\nArrêt des deux fakes…", flush=True)
+    finally:
+        icar.stop()
+        openflex.stop()
+        signal.signal(signal.SIGTERM, previous)
+    return 0
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _announce(args: argparse.Namespace, openflex: LiveServer, icar: LiveServer) -> None:
+    db = args.db or default_db_path("icarflex")
+    target = args.openflex_url or openflex.url
+    lines = [f"OpenFlex fake : {openflex.url}  (OpenAPI : {openflex.url}/openapi.json)",
+             f"ICAR fake     : {icar.url}  (OpenAPI : {icar.url}/openapi.json)",
+             f"Connecteur ICAR → {target} (clé {args.dms_key})",
+             f"Base SQLite   : {db}"]
+    for system, keys in DEMO_KEYS.items():
+        lines.append(f"Clés {system} : {', '.join(keys)}")
+    lines.append("Ctrl-C pour arrêter.")
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,241 @@
+"""Audit a journal of real or simulated traffic against the contract, with the rule engine.
+
+For every vehicle write recorded in front of OpenFlex (creation, trade-in estimation,
+PATCH) the checker recomputes the violations from the entry's actor, the vehicle as
+it was before (`vehicle_before`) and the request body with `contracts.evaluate`,
+under the parameterization the traffic ran under (the profile, then every accepted
+`PUT /settings/api-vo` in the journal). A write that breaks a rule and was
+*accepted* (2xx) is a violation: the system failed to enforce the contract. A write
+refused (4xx) is listed as an attempt by its actor. When the journal holds both
+systems, the ICAR status of each vehicle is compared with its OpenFlex status
+through the mapping, at every ICAR answer and at the end: ICAR never ahead, never
+behind. The JSON-lines shape is docs/api.md's journal entry.
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from contracts import ApiVoSettings, Contract, ContractError, evaluate, load_contract
+
+OPENFLEX, ICAR = "openflex", "icar"
+VIOLATION, ATTEMPT, STATUS_MISMATCH, REFUSAL_WITHOUT_RULE = (
+    "violation", "attempt", "status_mismatch", "refusal_without_rule")
+FAILING = (VIOLATION, STATUS_MISMATCH)
+CREATE_PATH = re.compile(r"^/api/v1/vehicles/?$")
+TRADE_IN_PATH = re.compile(r"^/api/v1/opportunities/[^/]+/trade-ins/?$")
+VEHICLE_PATH = re.compile(r"^/api/v1/vehicles/(?P<id>[^/]+)/?$")
+SETTINGS_PATH = re.compile(r"^/api/v1/settings/api-vo/?$")
+# docs/api.md: a trade-in estimation is a REPRISE; OpenFlex sets it, the app does not send it.
+TRADE_IN_SETS = {"purchase_source": "REPRISE"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing the audit found, tied to its journal entry."""
+
+    kind: str
+    rule: str | None
+    field: str | None
+    code: str | None
+    message: str
+    actor: str | None = None
+    dealer: str | None = None
+    system: str | None = None
+    seq: int | None = None
+    method: str | None = None
+    path: str | None = None
+    status: int | None = None
+    vehicle_id: str | None = None
+    row: str | None = None
+    request: Any = None
+
+    @property
+    def failing(self) -> bool:
+        return self.kind in FAILING
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def describe(self) -> str:
+        where = f"{self.field}" if self.field else (self.row or "")
+        call = f"{self.actor} {self.method} {self.path} → {self.status}" if self.method else ""
+        return " ".join(p for p in (self.kind, self.rule or "", where, "—", call, f"(seq {self.seq})"
+                                    if self.seq is not None else "", ":", self.message) if p)
+
+
+@dataclass
+class Auditor:
+    """Audits entries one after the other, keeping each dealer's parameterization."""
+
+    contract: Contract = field(default_factory=load_contract)
+    settings: ApiVoSettings | None = None
+    per_dealer: dict[str, ApiVoSettings] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.settings = self.settings or ApiVoSettings.defaults(self.contract)
+
+    def settings_of(self, dealer: str | None) -> ApiVoSettings:
+        assert self.settings is not None
+        return self.per_dealer.get(dealer or "", self.settings)
+
+    def audit(self, entries: Iterable[Mapping[str, Any]]) -> list[Finding]:
+        return [finding for entry in entries for finding in self.audit_entry(entry)]
+
+    def audit_entry(self, entry: Mapping[str, Any]) -> list[Finding]:
+        if entry.get("system", OPENFLEX) != OPENFLEX or not 200 <= int(entry.get("status") or 0) < 500:
+            return []
+        path, method = entry.get("path") or "", (entry.get("method") or "").upper()
+        if method == "PUT" and SETTINGS_PATH.match(path):
+            self._follow_settings(entry)
+            return []
+        change = _change_of(entry)
+        if change is None:
+            return []
+        vehicle = entry.get("vehicle_before") if method == "PATCH" else None
+        if method == "PATCH" and vehicle is None:
+            return []  # unknown vehicle (404): nothing to evaluate against
+        violations = evaluate(self.contract, self.settings_of(entry.get("dealer")),
+                              entry.get("actor") or "", vehicle, change)
+        return self._findings(entry, violations, change)
+
+    def _findings(self, entry: Mapping[str, Any], violations: list[Any], change: Any) -> list[Finding]:
+        accepted = 200 <= int(entry["status"]) < 300
+        if violations:
+            kind = VIOLATION if accepted else ATTEMPT
+            return [_finding(entry, kind, v.rule, v.field, v.code, v.message, v.row, change)
+                    for v in violations]
+        problem = entry.get("response") if isinstance(entry.get("response"), Mapping) else {}
+        if not accepted and problem.get("rule"):
+            fields = problem.get("fields") or [None]
+            return [_finding(entry, REFUSAL_WITHOUT_RULE, ",".join(problem["rule"]), fields[0],
+                             problem.get("code"), "refusé au nom du contrat, mais aucune règle "
+                             "n'est enfreinte selon le paramétrage attendu", None, change)]
+        return []
+
+    def _follow_settings(self, entry: Mapping[str, Any]) -> None:
+        if not 200 <= int(entry["status"]) < 300:
+            return
+        base = ApiVoSettings.defaults(self.contract)
+        dealer = entry.get("dealer") or ""
+        current = self.settings_of(dealer)
+        try:
+            response = entry.get("response")
+            self.per_dealer[dealer] = (base.merge(response) if _is_full_document(response)
+                                       else current.merge(entry.get("request")))
+        except ContractError:
+            return  # not the shape of our settings: keep what we had
+
+
+def _is_full_document(body: Any) -> bool:
+    return isinstance(body, Mapping) and {"settings", "fields", "capabilities"} <= set(body)
+
+
+def _change_of(entry: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The change a vehicle write asks for, or None when the entry is no vehicle write."""
+    path, method = entry.get("path") or "", (entry.get("method") or "").upper()
+    body = entry.get("request")
+    if not isinstance(body, Mapping):
+        body = {}
+    if method == "POST" and CREATE_PATH.match(path):
+        return dict(body)
+    if method == "POST" and TRADE_IN_PATH.match(path):
+        return {**TRADE_IN_SETS, **body}
+    if method == "PATCH" and VEHICLE_PATH.match(path):
+        return dict(body)
+    return None
+
+
+def _finding(entry: Mapping[str, Any], kind: str, rule: str | None, field: str | None, code: str | None,
+             message: str, row: str | None, change: Any) -> Finding:
+    return Finding(kind, rule, field, code, message, entry.get("actor"), entry.get("dealer"),
+                   entry.get("system", OPENFLEX), entry.get("seq"), entry.get("method"), entry.get("path"),
+                   entry.get("status"), entry.get("vehicle_id") or _vehicle_id(entry), row, change)
+
+
+def _vehicle_id(entry: Mapping[str, Any]) -> str | None:
+    match = VEHICLE_PATH.match(entry.get("path") or "")
+    if match:
+        return match["id"]
+    response = entry.get("response")
+    return response.get("id") if isinstance(response, Mapping) and "status" in response else None
+
+
+# --- cross-system: ICAR never ahead of, never behind OpenFlex -----------------------
+def cross_check(contract: Contract, entries: Iterable[Mapping[str, Any]]) -> list[Finding]:
+    """Compare each ICAR record's status with its OpenFlex vehicle's, through the mapping."""
+    timeline = sorted((e for e in entries if _snapshot(e)), key=_time_key)
+    openflex: dict[str, str] = {}
+    icar: dict[str, tuple[str, Mapping[str, Any]]] = {}
+    findings: list[Finding] = []
+    for entry in timeline:
+        body = entry["response"]
+        if entry.get("system", OPENFLEX) == OPENFLEX:
+            openflex[body["id"]] = body["status"]
+            continue
+        icar[body["openflex_id"]] = (body["status"], entry)
+        findings += _compare(contract, body["openflex_id"], body["status"], openflex, entry)
+    for vehicle_id, (status, entry) in icar.items():
+        last = _compare(contract, vehicle_id, status, openflex, entry, final=True)
+        findings += [f for f in last if f not in findings]
+    return findings
+
+
+def _snapshot(entry: Mapping[str, Any]) -> bool:
+    body = entry.get("response")
+    if not 200 <= int(entry.get("status") or 0) < 300 or not isinstance(body, Mapping):
+        return False
+    if entry.get("system", OPENFLEX) == OPENFLEX:
+        return isinstance(body.get("id"), str) and isinstance(body.get("status"), str) and "vin" in body
+    return isinstance(body.get("openflex_id"), str) and isinstance(body.get("status"), str)
+
+
+def _time_key(entry: Mapping[str, Any]) -> tuple[str, int, int]:
+    # A push to OpenFlex ends before the ICAR answer that caused it: OpenFlex first on a tie.
+    system = 0 if entry.get("system", OPENFLEX) == OPENFLEX else 1
+    return (entry.get("at") or "", system, entry.get("seq") or 0)
+
+
+def _compare(contract: Contract, vehicle_id: str, icar_status: str, openflex: Mapping[str, str],
+             entry: Mapping[str, Any], final: bool = False) -> list[Finding]:
+    current = openflex.get(vehicle_id)
+    if current is None or current not in contract.statuses:
+        return []
+    expected = contract.icar_status_for(current)
+    if expected == icar_status:
+        return []
+    order = list(contract.icar_statuses)
+    way = "en avance sur" if order.index(icar_status) > order.index(expected) else "en retard sur"
+    message = (f"ICAR {icar_status} {way} OpenFlex {current} (attendu {expected})"
+               + (" en fin de journal" if final else ""))
+    return [Finding(STATUS_MISMATCH, "R3", "status", None, message, entry.get("actor"), entry.get("dealer"),
+                    ICAR, entry.get("seq"), entry.get("method"), entry.get("path"), entry.get("status"),
+                    vehicle_id)]
+
+
+# --- a whole journal ------------------------------------------------------------------
+def read_journal(lines: Iterable[str]) -> list[dict[str, Any]]:
+    """JSON lines (blank lines skipped); a `{"items": [...]}` page of /__admin/journal works too."""
+    entries: list[dict[str, Any]] = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"line {number}: not JSON ({exc.msg})") from exc
+        entries += item["items"] if isinstance(item, dict) and "items" in item else [item]
+    return entries
+
+
+def check_journal(entries: list[Mapping[str, Any]], settings: ApiVoSettings | None = None,
+                  contract: Contract | None = None) -> list[Finding]:
+    """Every finding of a journal: per-entry audit, then the cross-system comparison."""
+    contract = contract or load_contract()
+    findings = Auditor(contract, settings).audit(entries)
+    if any(e.get("system") == ICAR for e in entries):
+        findings += cross_check(contract, entries)
+    return findings

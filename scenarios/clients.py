@@ -1,0 +1,198 @@
+"""Thin HTTP helpers, one per system and actor, that keep the runner readable.
+
+`OpenFlexClient(url, key)` speaks the OpenFlex API (docs/api.md) as one actor;
+`Dms(icar_url, key)` drives the ICAR fake as a DMS user (its connector then pushes
+to OpenFlex). Calls never raise on a 4xx: they return a `Reply` (status, body) and
+report it to `on_call`, so the runner can check refusals and draw the sequence of
+calls. Only a transport failure raises (`TargetUnreachable`).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from contracts import load_contract
+
+API = "/api/v1"
+TIMEOUT = 15.0
+# DESIGN §3: the demo keys of dealer `demo`, one per actor; `icar` is the DMS user on ICAR.
+DEMO_KEYS = {"mobile_app": "demo-mobile-key", "openflex_user": "demo-openflex-key",
+             "dms": "demo-dms-key", "admin": "demo-admin-key", "icar": "demo-icar-key"}
+
+
+class TargetUnreachable(RuntimeError):
+    """A target that does not answer HTTP at all."""
+
+
+@dataclass
+class Reply:
+    system: str
+    actor: str
+    method: str
+    path: str
+    status: int
+    body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
+    request: Any = None
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def problem(self) -> dict[str, Any]:
+        """The refusal, as OpenFlex stated it (unwrapped from ICAR's UPSTREAM_REFUSED)."""
+        if self.ok or not isinstance(self.body, dict):
+            return {}
+        return self.body.get("upstream") or self.body if self.body.get("code") == "UPSTREAM_REFUSED" \
+            else self.body
+
+    @property
+    def problem_status(self) -> int:
+        if isinstance(self.body, dict) and self.body.get("code") == "UPSTREAM_REFUSED":
+            return int(self.body.get("upstream_status") or self.problem.get("status") or self.status)
+        return self.status
+
+
+OnCall = Callable[[Reply], None]
+
+
+class HttpClient:
+    def __init__(self, system: str, base_url: str, key: str | None, actor: str,
+                 on_call: OnCall | None = None) -> None:
+        self.system, self.base_url, self.actor = system, base_url.rstrip("/"), actor
+        self.session = requests.Session()
+        if key:
+            self.session.headers["Authorization"] = f"Bearer {key}"
+        self.on_call = on_call
+
+    def request(self, method: str, path: str, body: Any = None, *, headers: Mapping[str, str] | None = None,
+                params: Mapping[str, Any] | None = None, record: bool = True) -> Reply:
+        try:
+            response = self.session.request(method, self.base_url + path, json=body, params=params,
+                                            headers=dict(headers or {}), timeout=TIMEOUT)
+        except requests.RequestException as exc:
+            raise TargetUnreachable(f"{self.system} {self.base_url}: {exc}") from exc
+        try:
+            payload = response.json() if response.content else None
+        except ValueError:
+            payload = response.text
+        reply = Reply(self.system, self.actor, method, path, response.status_code, payload,
+                      dict(response.headers), body)
+        if record and self.on_call:
+            self.on_call(reply)
+        return reply
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _id(value: str) -> str:
+    return quote(str(value), safe="")
+
+
+class OpenFlexClient(HttpClient):
+    """OpenFlex as one actor: vehicles, reservations, opportunities, settings, admin."""
+
+    def __init__(self, base_url: str, key: str | None, actor: str = "openflex_user",
+                 on_call: OnCall | None = None) -> None:
+        super().__init__("openflex", base_url, key, actor, on_call)
+
+    def create_vehicle(self, data: Mapping[str, Any]) -> Reply:
+        return self.request("POST", f"{API}/vehicles", dict(data))
+
+    def get_vehicle(self, vehicle_id: str, record: bool = False) -> Reply:
+        return self.request("GET", f"{API}/vehicles/{_id(vehicle_id)}", record=record)
+
+    def find_vehicles(self, **filters: Any) -> Reply:
+        return self.request("GET", f"{API}/vehicles", params=filters, record=False)
+
+    def patch_vehicle(self, vehicle_id: str, change: Mapping[str, Any], if_match: str | None = None) -> Reply:
+        headers = {"Content-Type": "application/merge-patch+json"}
+        if if_match:
+            headers["If-Match"] = if_match
+        return self.request("PATCH", f"{API}/vehicles/{_id(vehicle_id)}", dict(change), headers=headers)
+
+    def reserve_unlimited(self, vehicle_id: str, comment: str | None = None) -> Reply:
+        """Rule R5: the unlimited reservation blocking sale and publication (shape from the contract)."""
+        body = {**load_contract().vehicle.reservations.blocking, "comment": comment}
+        return self.request("POST", f"{API}/vehicles/{_id(vehicle_id)}/reservations", body)
+
+    def cancel_reservation(self, vehicle_id: str, reservation_id: str) -> Reply:
+        return self.request("DELETE", f"{API}/vehicles/{_id(vehicle_id)}/reservations/{_id(reservation_id)}")
+
+    def create_opportunity(self, customer: str) -> Reply:
+        return self.request("POST", f"{API}/opportunities", {"customer": {"name": customer}})
+
+    def estimate_trade_in(self, opportunity_id: str, vehicle: Mapping[str, Any]) -> Reply:
+        return self.request("POST", f"{API}/opportunities/{_id(opportunity_id)}/trade-ins", dict(vehicle))
+
+    def place_order(self, opportunity_id: str, vehicle_id: str, price: float) -> Reply:
+        return self.request("POST", f"{API}/opportunities/{_id(opportunity_id)}/order",
+                            {"vehicle_id": vehicle_id, "price": price})
+
+    def settings(self) -> Reply:
+        return self.request("GET", f"{API}/settings/api-vo", record=False)
+
+    def put_settings(self, overlay: Mapping[str, Any]) -> Reply:
+        return self.request("PUT", f"{API}/settings/api-vo", dict(overlay))
+
+    # -- simulator controls (admin key) -------------------------------------------
+    def journal(self, after: int = 0, dealer: str | None = None) -> Reply:
+        params = {"after": after, "limit": 100_000, **({"dealer": dealer} if dealer else {})}
+        return self.request("GET", "/__admin/journal", params=params, record=False)
+
+    def reset(self) -> Reply:
+        return self.request("POST", "/__admin/reset", record=False)
+
+
+class Dms(HttpClient):
+    """The ICAR DMS as its user sees it: match, physical entry, FREVO, invoice."""
+
+    def __init__(self, base_url: str, key: str | None, actor: str = "dms",
+                 on_call: OnCall | None = None) -> None:
+        super().__init__("icar", base_url, key, actor, on_call)
+
+    def match_vehicle(self, **identity: Any) -> Reply:
+        return self.request("POST", f"{API}/vehicles/match", identity)
+
+    def book_physical_entry(self, record_id: str, mileage: int, police_number: str | None = None) -> Reply:
+        body: dict[str, Any] = {"mileage": mileage}
+        if police_number is not None:
+            body["police_number"] = police_number
+        return self.request("POST", f"{API}/vehicles/{_id(record_id)}/physical-entry", body)
+
+    def add_frevo(self, record_id: str, label: str, amount: float) -> Reply:
+        body = {"label": label, "amount": amount}
+        return self.request("POST", f"{API}/vehicles/{_id(record_id)}/frevo", body)
+
+    def update(self, record_id: str, **changes: Any) -> Reply:
+        return self.request("PATCH", f"{API}/vehicles/{_id(record_id)}", changes)
+
+    def push_fields(self, record_id: str, fields: Mapping[str, Any]) -> Reply:
+        body = {"fields": dict(fields)}
+        return self.request("POST", f"{API}/vehicles/{_id(record_id)}/openflex-writes", body)
+
+    def invoice(self, record_id: str, customer: str, invoiced_sale_price: float,
+                vat_recoverable: bool | None = None) -> Reply:
+        body: dict[str, Any] = {"customer": customer, "invoiced_sale_price": invoiced_sale_price}
+        if vat_recoverable is not None:
+            body["vat_recoverable"] = vat_recoverable
+        return self.request("POST", f"{API}/vehicles/{_id(record_id)}/invoices", body)
+
+    def get_record(self, record_id: str) -> Reply:
+        return self.request("GET", f"{API}/vehicles/{_id(record_id)}", record=False)
+
+    def records(self) -> Reply:
+        return self.request("GET", f"{API}/vehicles", params={"limit": 500}, record=False)
+
+    def journal(self, after: int = 0) -> Reply:
+        params = {"after": after, "limit": 100_000}
+        return self.request("GET", "/__admin/journal", params=params, record=False)
+
+    def reset(self) -> Reply:
+        return self.request("POST", "/__admin/reset", record=False)

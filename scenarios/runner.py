@@ -1,0 +1,313 @@
+"""Replay the workflows over HTTP against a pair of base URLs and check the contract at every step.
+
+Before replaying, the runner resets the targets when it holds the admin key (else it
+works on fresh vehicles), opens their journals and compares the target's API VO
+parameterization with the expected one (drift). Each workflow runs on a fresh,
+generated vehicle; each negative twin replays its workflow up to the step it
+replaces, then makes its forbidden attempt. After every step: the OpenFlex status
+the contract gives, the ICAR status through the mapping (never ahead, never behind),
+the scenario's expected fields on both sides, and that step's journal entries
+audited by the checker. At the end, the checker's cross-system audit of both journals.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from random import Random
+from typing import Any, Protocol
+
+from contracts import ApiVoSettings, Contract, load_contract
+from contracts.profile import parse_overlay
+from scenarios import verdicts
+from scenarios.actions import ACTIONS
+from scenarios.checker import Auditor, cross_check
+from scenarios.clients import DEMO_KEYS, Dms, OpenFlexClient, Reply
+from scenarios.drift import compare
+from scenarios.expect import UnknownReference, resolve
+from scenarios.generate import generate_case
+from scenarios.model import NegativeTwin, Scenario, Step, load_scenarios
+from scenarios.results import ATTEMPT, SETUP, STEP, Call, Check, RunResult, ScenarioResult, StepResult
+
+
+@dataclass(frozen=True)
+class Targets:
+    openflex_url: str
+    icar_url: str
+    keys: Mapping[str, str] = field(default_factory=lambda: dict(DEMO_KEYS))
+    dealer: str = "demo"
+
+
+class Listener(Protocol):
+    def scenario_started(self, scenario: ScenarioResult) -> None: ...
+    def step_done(self, step: StepResult) -> None: ...
+    def scenario_done(self, scenario: ScenarioResult) -> None: ...
+    def note(self, text: str) -> None: ...
+
+
+class Silent:
+    def scenario_started(self, scenario: ScenarioResult) -> None: pass
+    def step_done(self, step: StepResult) -> None: pass
+    def scenario_done(self, scenario: ScenarioResult) -> None: pass
+    def note(self, text: str) -> None: pass
+
+
+class Replay:
+    """One vehicle's replay: the clients per actor, the namespace, the current step's target status."""
+
+    def __init__(self, runner: Runner, values: dict[str, Any]) -> None:
+        self.runner, self.values = runner, values
+        self.target_status: str | None = None
+
+    @property
+    def contract(self) -> Contract:
+        return self.runner.contract
+
+    def openflex(self, actor: str) -> OpenFlexClient:
+        return self.runner.client(actor)
+
+    @property
+    def icar(self) -> Dms:
+        return self.runner.icar
+
+
+class Runner:
+    def __init__(self, targets: Targets, *, expected: ApiVoSettings | None = None, seed: int = 2025,
+                 negative: bool = True, reset: bool = True, profile_name: str | None = None,
+                 listener: Listener | None = None, contract: Contract | None = None) -> None:
+        self.targets, self.seed, self.negative, self.reset = targets, seed, negative, reset
+        self.contract = contract or load_contract()
+        self.expected = expected or ApiVoSettings.defaults(self.contract)
+        self.profile_name = profile_name
+        self.listener = listener or Silent()
+        self.scenarios = load_scenarios(self.contract)
+        self.auditor = Auditor(self.contract, self.expected)
+        keys = targets.keys
+        self.reader = OpenFlexClient(targets.openflex_url, keys["openflex_user"])
+        self.admin = OpenFlexClient(targets.openflex_url, keys.get("admin"), "admin")
+        self.icar = Dms(targets.icar_url, keys["icar"], on_call=self._on_call)
+        self.icar_admin = Dms(targets.icar_url, keys.get("admin"), "admin")
+        self._clients: dict[str, OpenFlexClient] = {}
+        self._current: StepResult | None = None
+        self._replies: list[Reply] = []
+        self._entries: list[dict[str, Any]] = []
+        self.journal_on, self._cursor, self._start = False, 0, (0, 0)
+        self._salt, self._index = "", 0
+        self._reference: list[dict[str, Any]] | None = None
+        self._used_vins: set[str] = set()
+
+    def close(self) -> None:
+        """Hang up every keep-alive connection (a fake stopping next need not wait for them)."""
+        for client in (self.reader, self.admin, self.icar, self.icar_admin, *self._clients.values()):
+            client.close()
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- clients and journal -------------------------------------------------------
+    def client(self, actor: str) -> OpenFlexClient:
+        if actor not in self._clients:
+            self._clients[actor] = OpenFlexClient(self.targets.openflex_url, self.targets.keys.get(actor),
+                                                  actor, on_call=self._on_call)
+        return self._clients[actor]
+
+    def _on_call(self, reply: Reply) -> None:
+        self._replies.append(reply)
+        entries = self._drain()
+        self._entries += entries
+        problem = reply.problem
+        call = Call(reply.actor, reply.system, reply.method, reply.path, reply.status,
+                    (reply.body or {}).get("code") if isinstance(reply.body, dict) and not reply.ok else None,
+                    [e for e in entries if reply.system == "icar" and e.get("actor") == "dms"])
+        if problem and problem is not reply.body:
+            call.code = f"{call.code} ← {problem.get('code')}"
+        if self._current is not None:
+            self._current.calls.append(call)
+
+    def _drain(self) -> list[dict[str, Any]]:
+        if not self.journal_on:
+            return []
+        reply = self.admin.journal(self._cursor, self.targets.dealer)
+        if not reply.ok:
+            return []
+        self._cursor = reply.body.get("next_after", self._cursor)
+        return reply.body.get("items") or []
+
+    # -- a run ---------------------------------------------------------------------
+    def run(self, workflow_ids: Sequence[str]) -> RunResult:
+        started = time.monotonic()
+        result = RunResult(self.seed, self.targets.openflex_url, self.targets.icar_url, self.profile_name)
+        self._prepare(result)
+        for workflow_id in workflow_ids:
+            scenario = self.scenarios[workflow_id]
+            result.scenarios.append(self.run_workflow(scenario))
+            if self.negative:
+                result.scenarios += [self.run_twin(scenario, twin) for twin in scenario.twins]
+        result.final_checks = self._final_checks()
+        result.duration = time.monotonic() - started
+        return result
+
+    def _prepare(self, result: RunResult) -> None:
+        if self.reset:
+            done = self.admin.reset().ok and self.icar_admin.reset().ok
+            if not done:
+                self._salt = f"{time.time_ns()}-"
+                result.notes.append("pas de remise à zéro des cibles (clé admin refusée) : véhicules neufs")
+        first = self.admin.journal(0, self.targets.dealer)
+        self.journal_on = first.ok
+        if self.journal_on:
+            self._cursor = first.body.get("next_after", 0)
+            icar = self.icar_admin.journal(0)
+            self._start = (self._cursor, icar.body.get("next_after", 0) if icar.ok else 0)
+        else:
+            result.notes.append("journal OpenFlex indisponible : audit du journal non fait")
+        for note in result.notes:
+            self.listener.note(note)
+        settings = self.reader.settings()
+        result.drift = compare(self.expected, settings.body if settings.ok else None)
+        for row in result.drift:
+            self.listener.note(f"DÉRIVE du paramétrage : {row.describe()}")
+
+    # -- scenarios -------------------------------------------------------------------
+    def _new_replay(self, workflow: str) -> Replay:
+        self._index += 1
+        case = generate_case(workflow, self.seed, f"{self._salt}{self._index}", contract=self.contract)
+        self._adopt_reference_vehicle(case)
+        return Replay(self, case)
+
+    def _adopt_reference_vehicle(self, case: dict[str, Any]) -> None:
+        """Take a vehicle of the target's referential when it publishes one (rule R2: RECONCILED)."""
+        if self._reference is None:
+            reply = self.reader.request("GET", "/api/v1/reference/vehicles", params={"limit": 500},
+                                        record=False)
+            self._reference = (reply.body or {}).get("items", []) if reply.ok else []
+        pool = [r for r in self._reference if r["vin"] not in self._used_vins]
+        if not pool:
+            return
+        same_make = [r for r in pool if r["make"].upper() == case["make"]]
+        chosen = Random(f"{self.seed}:{case['index']}").choice(same_make or pool)
+        self._used_vins.add(chosen["vin"])
+        case["vehicle"].update(vin=chosen["vin"], registration=chosen["registration"])
+        case.update(make=chosen["make"], model=chosen["model"])
+
+    def run_workflow(self, scenario: Scenario) -> ScenarioResult:
+        workflow = scenario.workflow
+        result = ScenarioResult(workflow.id, workflow.id, workflow.title, "workflow", workflow.guide_section)
+        self.listener.scenario_started(result)
+        replay = self._new_replay(workflow.id)
+        for step in scenario.steps:
+            step_result = self._play_step(replay, result, step)
+            if not step_result.ok:
+                result.error = f"arrêt après l'échec de l'étape {step.id}"
+                break
+        self.listener.scenario_done(result)
+        return result
+
+    def run_twin(self, scenario: Scenario, twin: NegativeTwin) -> ScenarioResult:
+        result = ScenarioResult(twin.id, scenario.id, twin.title, "twin", scenario.workflow.guide_section,
+                                rules=twin.rules)
+        self.listener.scenario_started(result)
+        unmet = self._unmet_premise(twin)
+        if unmet:
+            result.skipped = f"prémisse non tenue par le paramétrage attendu : {', '.join(unmet)}"
+            self.listener.scenario_done(result)
+            return result
+        replay = self._new_replay(scenario.id)
+        restore: dict[str, Any] = {}
+        try:
+            for step in scenario.steps_before(twin.instead_of):
+                if not self._play_step(replay, result, step).ok:
+                    result.error = f"le parcours s'arrête avant la tentative (étape {step.id})"
+                    return result
+            for setup in twin.setup:
+                self._remember_settings(setup.action, setup.inputs, restore)
+                if not self._play(replay, result, SETUP, setup.action, setup.actor, setup.inputs,
+                                  title=f"préparation : {setup.action}").ok:
+                    result.error = f"préparation {setup.action} en échec"
+                    return result
+            self._attempt(replay, result, scenario, twin)
+        finally:
+            self._restore_settings(restore)
+            self.listener.scenario_done(result)
+        return result
+
+    def _unmet_premise(self, twin: NegativeTwin) -> list[str]:
+        wanted = parse_overlay(self.contract, twin.when) if twin.when else {}
+        return [f"{row}={value}" for row, value in wanted.items() if self.expected[row] != value]
+
+    def _remember_settings(self, action: str, inputs: Mapping[str, Any], restore: dict[str, Any]) -> None:
+        """Before a twin flips rows of the parameterization, keep their values to put them back."""
+        if action != "set_parameterization" or restore:
+            return
+        current = self.reader.settings().body or {}
+        for section, rows in inputs.items():
+            restore[section] = {row: (current.get(section) or {}).get(row) for row in rows}
+
+    def _restore_settings(self, restore: dict[str, Any]) -> None:
+        if restore:
+            self.admin.put_settings(restore)
+            self.auditor.audit(self._drain())
+
+    # -- steps -------------------------------------------------------------------------
+    def _play_step(self, replay: Replay, scenario: ScenarioResult, step: Step) -> StepResult:
+        contract_step = step.contract
+        replay.target_status = contract_step.status
+        return self._play(replay, scenario, STEP, contract_step.action, contract_step.actor, step.inputs,
+                          step=step)
+
+    def _play(self, replay: Replay, scenario: ScenarioResult, kind: str, action: str, actor: str,
+              inputs: Mapping[str, Any], *, step: Step | None = None, twin: NegativeTwin | None = None,
+              title: str = "") -> StepResult:
+        rules = step.contract.rules if step else twin.rules if twin else ()
+        result = StepResult(scenario.id, scenario.workflow, step.id if step else twin.id if twin else action,
+                            actor, action, tuple(rules), kind, title,
+                            expected_status=step.contract.status if step else None)
+        before = verdicts.observe(self, replay) if kind == ATTEMPT else None
+        replies = self._act(replay, result, action, actor, inputs)
+        entries, self._entries = self._entries, []
+        if kind == ATTEMPT:
+            assert twin is not None and before is not None
+            verdicts.judge_attempt(self, replay, result, twin, before, replies)
+        else:
+            verdicts.judge_step(self, replay, result, step)
+        result.checks += verdicts.audit(self, result, kind, entries + self._drain(), twin)
+        scenario.steps.append(result)
+        self.listener.step_done(result)
+        return result
+
+    def _act(self, replay: Replay, result: StepResult, action: str, actor: str,
+             inputs: Mapping[str, Any]) -> list[Reply]:
+        """Make the action's calls; return their replies (the step's journal entries stay in _entries)."""
+        self._drain()  # what happened before this step (state reads) is not its doing
+        self._current, self._replies, self._entries = result, [], []
+        try:
+            ACTIONS[action](replay, actor, resolve(inputs, replay.values))
+        except (UnknownReference, KeyError) as exc:
+            result.checks.append(Check("entrées de l'étape", False, f"{type(exc).__name__}: {exc}"))
+        finally:
+            self._current = None
+        return list(self._replies)
+
+    def _attempt(self, replay: Replay, scenario: ScenarioResult, workflow: Scenario,
+                 twin: NegativeTwin) -> StepResult:
+        replay.target_status = next(s.contract.status for s in workflow.steps if s.id == twin.instead_of)
+        return self._play(replay, scenario, ATTEMPT, twin.action, twin.actor, twin.inputs, twin=twin,
+                          title=twin.title)
+
+    # -- the end -------------------------------------------------------------------------
+    def _final_checks(self) -> list[Check]:
+        if not self.journal_on:
+            return [Check("audit croisé des journaux", True, "journaux indisponibles", skipped=True)]
+        openflex = self.admin.journal(self._start[0], self.targets.dealer)
+        icar = self.icar_admin.journal(self._start[1])
+        if not (openflex.ok and icar.ok):
+            return [Check("audit croisé des journaux", True, "journal ICAR indisponible", skipped=True)]
+        entries = (openflex.body.get("items") or []) + (icar.body.get("items") or [])
+        findings = cross_check(self.contract, entries)
+        name = "ICAR ni en avance ni en retard sur OpenFlex (journaux)"
+        if not findings:
+            return [Check(name, True, f"{len(entries)} entrées comparées", rule="R3")]
+        return [Check(name, False, f.describe(), rule=f.rule) for f in findings]

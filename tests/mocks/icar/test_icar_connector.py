@@ -1,0 +1,54 @@
+"""The connector on its own: bounded retries against an unreachable OpenFlex, all logged."""
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from mocks.common.store import Store
+from mocks.icar.connector import ConnectorSettings, OpenFlexConnector, applied
+from mocks.icar.synclog import SCHEMA, CallContext, SyncLog
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def connector(tmp_path):
+    log = SyncLog(Store(tmp_path / "sync.sqlite3", SCHEMA))
+    settings = ConnectorSettings(f"http://127.0.0.1:{closed_port()}", lambda dealer: f"{dealer}-dms-key",
+                                 timeout=0.5, retries=2, backoff=0.05)
+    return OpenFlexConnector(settings, log)
+
+
+def test_unreachable_openflex_is_retried_then_logged_failed(connector):
+    started = time.monotonic()
+    out = connector.patch_vehicle(CallContext("demo", "frevo", "r1", "v1"), "v1", {"frevo_realised": 10.0})
+    entries = connector.log.entries("demo")
+    assert not out.ok
+    assert time.monotonic() - started >= 0.05 + 0.1  # backoff 0.05 then 0.1 between the three rounds
+    assert [(e["outcome"], e["method"], e["path"], e["body"]) for e in entries] == \
+        [("FAILED", "PATCH", "/api/v1/vehicles/v1", {"frevo_realised": 10.0})]
+    # Without a version to write against, each round first tries to read the vehicle.
+    assert [t["method"] for t in entries[0]["tries"]] == ["GET", "GET", "GET"]
+    assert entries[0]["error"].startswith("ConnectionError")
+
+
+def test_reads_are_retried_a_bounded_number_of_times(connector):
+    out = connector.get_vehicle(CallContext("demo", "match"), "v1")
+    assert (out.entry.outcome, out.entry.attempts, out.entry.status) == ("FAILED", 3, None)
+
+
+@pytest.mark.parametrize(("vehicle", "change", "landed"), [
+    ({"mileage": 12000, "status": "ENTREE_PHYSIQUE"}, {"mileage": 12000, "status": "ENTREE_PHYSIQUE"}, True),
+    ({"frevo_realised": 350}, {"frevo_realised": 350.0}, True),
+    ({"mileage": 12000}, {"mileage": 12001}, False),
+    ({"vat_recoverable": False}, {"vat_recoverable": True}, False),
+    (None, {"mileage": 1}, False),
+])
+def test_a_write_counts_as_landed_only_when_every_value_is_there(vehicle, change, landed):
+    assert applied(vehicle, change) is landed

@@ -1,0 +1,57 @@
+"""The livre de police: sequential per site in order of entry, unique, never reused."""
+from __future__ import annotations
+
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from mocks.icar.lifecycle import lifecycle
+
+LIFE = lifecycle()
+ENTRIES = 8
+
+
+def test_police_numbers_stay_sequential_and_unique_under_concurrent_entries(systems):
+    pairs = [systems.matched(index) for index in range(ENTRIES)]
+    start = threading.Barrier(ENTRIES)
+
+    def enter(record_id: str) -> int:
+        session_systems = type(systems)(systems.openflex_url, systems.icar_url)
+        start.wait()
+        return session_systems.icar("POST", f"/vehicles/{record_id}/physical-entry", {"mileage": 40_000}).status_code
+
+    with ThreadPoolExecutor(ENTRIES) as pool:
+        statuses = list(pool.map(enter, [record["id"] for _, record in pairs]))
+    assert statuses == [200] * ENTRIES
+
+    register = systems.icar("GET", "/police-register").json()["items"]
+    assert [e["seq"] for e in register] == list(range(1, ENTRIES + 1))  # in order of entry, no gap
+    assert len({e["number"] for e in register}) == ENTRIES
+    assert all(re.fullmatch(r"PARIS16-\d{4}-\d{6}", e["number"]) for e in register)
+    assert all(e["number"].endswith(f"-{e['seq']:06d}") for e in register)
+    for created, record in pairs:
+        dms = systems.icar("GET", f"/vehicles/{record['id']}").json()
+        assert dms["status"] == LIFE.stock
+        assert systems.openflex_vehicle(created["id"])[LIFE.police_field] == dms["police_number"]
+
+
+def test_each_dealer_site_keeps_its_own_register(systems):
+    _, record = systems.in_stock()
+    created2 = systems.openflex("POST", "/vehicles", {
+        "vin": systems.reference(9)["vin"], "destination": "MARCHAND", "origin": "PARTICULIER",
+        "purchase_source": "REPRISE"}, key="demo2-openflex-key").json()
+    match = systems.icar("POST", "/vehicles/match", {"openflex_id": created2["id"]}, key="demo2-icar-key")
+    assert match.status_code == 201, match.text
+    entry = systems.icar("POST", f"/vehicles/{match.json()['id']}/physical-entry", {"mileage": 1},
+                         key="demo2-icar-key")
+    assert entry.status_code == 200, entry.text
+    assert (record["police_number"][:8], entry.json()["police_number"][:7]) == ("PARIS16-", "LYON03-")
+    assert entry.json()["police_number"].endswith("-000001")
+
+
+def test_an_override_already_in_the_register_is_refused(systems):
+    _, first = systems.in_stock(0)
+    _, second = systems.matched(1)
+    reply = systems.icar("POST", f"/vehicles/{second['id']}/physical-entry",
+                         {"mileage": 1, "police_number": first["police_number"]})
+    assert (reply.status_code, reply.json()["code"], reply.json()["fields"]) == (409, "CONFLICT", ["police_number"])
