@@ -76,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="run the contract suite against a system you name")
     _targets(verify)
     verify.add_argument("--seed", type=int, default=2025)
+    verify.add_argument("--report", help="write JUnit XML and an HTML report into this folder")
+    verify.add_argument("--quiet", "-q", action="store_true", help="only the summary per rule")
     return parser
 
 

@@ -25,6 +25,8 @@ class DriftRow:
     note: str = ""
 
     def describe(self) -> str:
+        if self.expected is None:
+            return f"{self.row}{self.note}"
         found = "absent" if self.found is None else _oui_non(self.found)
         expected = "inconnu du contrat" if self.expected is None else _oui_non(self.expected)
         return f"{self.row} ({self.label}) : attendu {expected}, trouvé {found}{self.note}"

@@ -111,7 +111,7 @@ def round_to(value: float, step: int) -> int:
 
 
 # --- the case ---------------------------------------------------------------------
-def generate_case(workflow: str, seed: int, index: int = 0, *, anchor: date = ANCHOR,
+def generate_case(workflow: str, seed: int, index: int | str = 0, *, anchor: date = ANCHOR,
                   contract: Contract | None = None) -> dict[str, Any]:
     """Everything the actors of `workflow` type in, for vehicle number `index` of a run."""
     contract = contract or load_contract()
@@ -149,7 +149,7 @@ def generate_case(workflow: str, seed: int, index: int = 0, *, anchor: date = AN
         "frevo_total": round(sum(line["amount"] for line in frevo), 2),
         # Guide §3: bought from a private person → margin scheme; on a VAT invoice → normal regime.
         "vat_recoverable": origin == "PROFESSIONNEL",
-        "other": _other_identity(seed, workflow, index, anchor),
+        "other": _other_identity(seed, workflow, index, anchor, vehicle),
     }
     case.update(_sale(fake, destination, vehicle))
     return case
@@ -190,13 +190,16 @@ def _sale(fake: Faker, destination: str, vehicle: dict[str, Any]) -> dict[str, A
     return {"buyer": buyer, "order_price": vehicle["sale_price"], "invoice_price": price}
 
 
-def _other_identity(seed: int, workflow: str, index: int, anchor: date) -> dict[str, Any]:
-    """Another vehicle's identity: what a forbidden write tries to put in place."""
+def _other_identity(seed: int, workflow: str, index: int | str, anchor: date,
+                    vehicle: dict[str, Any]) -> dict[str, Any]:
+    """Another vehicle's identity, different in every field: what a forbidden write tries to put in place."""
     fake = faker_for(seed, workflow, index, "other")
     rng = fake.random
     wmi = rng.choice(sorted(reference()["wmi"]))
+    colours = [c for c in reference()["colours"] if c != vehicle["exterior_color"]]
+    price = float(rng.randrange(20, 300) * 100)
     return {"vin": make_vin(rng, wmi, anchor.year - 3),
             "registration": make_plate(rng, anchor - timedelta(days=900)),
-            "exterior_color": rng.choice(reference()["colours"]),
-            "trade_in_price": float(rng.randrange(20, 300) * 100),
+            "exterior_color": rng.choice(colours),
+            "trade_in_price": price if price != vehicle["trade_in_price"] else price + 100,
             "police_number": f"SAISIE-{rng.randrange(1, 10_000):04d}"}

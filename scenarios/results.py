@@ -87,6 +87,7 @@ class ScenarioResult:
     skipped: str | None = None
     error: str | None = None
     rules: tuple[str, ...] = ()     # a twin: the rules it proves
+    vehicle: dict[str, Any] = field(default_factory=dict)   # who it was: make, model, VIN, plate…
 
     @property
     def ok(self) -> bool:

@@ -70,6 +70,17 @@ class Replay:
     def icar(self) -> Dms:
         return self.runner.icar
 
+    def identity(self) -> dict[str, Any]:
+        """Who the replayed vehicle is (the same dict grows as steps return ids and numbers)."""
+        vehicle = self.values["vehicle"]
+        self.values.setdefault("identity", {
+            "make": self.values["make"], "model": self.values["model"], "vin": vehicle["vin"],
+            "registration": vehicle["registration"], "mileage": vehicle["mileage"],
+            "first_registration_date": vehicle["first_registration_date"],
+            "destination": vehicle["destination"], "customer": self.values["customer"],
+            "buyer": self.values["buyer"], "invoice_price": self.values["invoice_price"]})
+        return self.values["identity"]
+
 
 class Runner:
     def __init__(self, targets: Targets, *, expected: ApiVoSettings | None = None, seed: int = 2025,
@@ -122,8 +133,10 @@ class Runner:
         call = Call(reply.actor, reply.system, reply.method, reply.path, reply.status,
                     (reply.body or {}).get("code") if isinstance(reply.body, dict) and not reply.ok else None,
                     [e for e in entries if reply.system == "icar" and e.get("actor") == "dms"])
-        if problem and problem is not reply.body:
-            call.code = f"{call.code} ← {problem.get('code')}"
+        if problem:
+            inner = " ".join([str(problem.get("code")), ",".join(problem.get("rule") or []),
+                              ",".join(problem.get("fields") or [])])
+            call.code = inner.strip() if problem is reply.body else f"{call.code} ← {inner.strip()}"
         if self._current is not None:
             self._current.calls.append(call)
 
@@ -185,25 +198,33 @@ class Runner:
                                         record=False)
             self._reference = (reply.body or {}).get("items", []) if reply.ok else []
         pool = [r for r in self._reference if r["vin"] not in self._used_vins]
-        if not pool:
-            return
         same_make = [r for r in pool if r["make"].upper() == case["make"]]
-        chosen = Random(f"{self.seed}:{case['index']}").choice(same_make or pool)
-        self._used_vins.add(chosen["vin"])
-        case["vehicle"].update(vin=chosen["vin"], registration=chosen["registration"])
-        case.update(make=chosen["make"], model=chosen["model"])
+        candidates = same_make + [r for r in pool if r not in same_make]
+        Random(f"{self.seed}:{case['index']}").shuffle(candidates)
+        for chosen in candidates[:10]:
+            self._used_vins.add(chosen["vin"])
+            if self._vehicle_exists(chosen["vin"]):
+                continue  # a target not reset may hold it already: one vehicle per VIN
+            case["vehicle"].update(vin=chosen["vin"], registration=chosen["registration"])
+            case.update(make=chosen["make"], model=chosen["model"])
+            return
+
+    def _vehicle_exists(self, vin: str) -> bool:
+        reply = self.reader.find_vehicles(vin=vin)
+        return bool(reply.ok and isinstance(reply.body, dict) and reply.body.get("items"))
 
     def run_workflow(self, scenario: Scenario) -> ScenarioResult:
         workflow = scenario.workflow
         result = ScenarioResult(workflow.id, workflow.id, workflow.title, "workflow", workflow.guide_section)
         self.listener.scenario_started(result)
         replay = self._new_replay(workflow.id)
+        result.vehicle = replay.identity()
         for step in scenario.steps:
             step_result = self._play_step(replay, result, step)
             if not step_result.ok:
                 result.error = f"arrêt après l'échec de l'étape {step.id}"
                 break
-        self.listener.scenario_done(result)
+        self._done(result, replay)
         return result
 
     def run_twin(self, scenario: Scenario, twin: NegativeTwin) -> ScenarioResult:
@@ -216,6 +237,7 @@ class Runner:
             self.listener.scenario_done(result)
             return result
         replay = self._new_replay(scenario.id)
+        result.vehicle = replay.identity()
         restore: dict[str, Any] = {}
         try:
             for step in scenario.steps_before(twin.instead_of):
@@ -224,15 +246,25 @@ class Runner:
                     return result
             for setup in twin.setup:
                 self._remember_settings(setup.action, setup.inputs, restore)
-                if not self._play(replay, result, SETUP, setup.action, setup.actor, setup.inputs,
-                                  title=f"préparation : {setup.action}").ok:
-                    result.error = f"préparation {setup.action} en échec"
+                done = self._play(replay, result, SETUP, setup.action, setup.actor, setup.inputs,
+                                  title=f"préparation : {setup.action}")
+                if not done.ok:
+                    denied = any(call.status in (401, 403) for call in done.calls)
+                    if denied:  # the target did not give us this actor's key: the twin cannot be set up
+                        result.skipped = f"préparation {setup.action} refusée à {setup.actor} (clé absente ?)"
+                    else:
+                        result.error = f"préparation {setup.action} en échec"
                     return result
             self._attempt(replay, result, scenario, twin)
         finally:
             self._restore_settings(restore)
-            self.listener.scenario_done(result)
+            self._done(result, replay)
         return result
+
+    def _done(self, result: ScenarioResult, replay: Replay) -> None:
+        result.vehicle.update({k: replay.values[k] for k in ("police_number", "vehicle_id", "icar_id")
+                               if k in replay.values})
+        self.listener.scenario_done(result)
 
     def _unmet_premise(self, twin: NegativeTwin) -> list[str]:
         wanted = parse_overlay(self.contract, twin.when) if twin.when else {}

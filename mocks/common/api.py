@@ -121,7 +121,8 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
 
 
 def parse_query(model: type[BaseModel]) -> BaseModel:
-    return validate(model, {k: v for k, v in request.args.items()})
+    # A parameter given twice reaches the model as a list, refused unless the field is one.
+    return validate(model, {k: v if len(v) > 1 else v[0] for k, v in request.args.lists()})
 
 
 def validate(model: type[BaseModel], data: dict[str, Any]) -> BaseModel:

@@ -38,11 +38,18 @@ class _Schemas:
         else:
             schema = TypeAdapter(annotation).json_schema(ref_template=REF)
             name = None
-        self.components.update(schema.pop("$defs", {}))
+        for def_name, definition in schema.pop("$defs", {}).items():
+            self._add(def_name, definition)
         if name is None:
             return schema
-        self.components[name] = schema
+        self._add(name, schema)
         return {"$ref": REF.format(model=name)}
+
+    def _add(self, name: str, schema: dict[str, Any]) -> None:
+        """One component per name: two different models of the same name would shadow each other."""
+        if self.components.get(name, schema) != schema:
+            raise ValueError(f"OpenAPI: two different models are named {name!r}")
+        self.components[name] = schema
 
 
 def build_document(api: Api, version: str) -> dict[str, Any]:

@@ -11,12 +11,24 @@ from typing import Any
 from waitress.server import create_server
 
 
+import os as _os0, traceback as _tb0
+_CLOSES = {}
+_WATCH = set()
+_real_close = _os0.close
+def _dbg_close(fd):
+    if fd in _WATCH:
+        _CLOSES[fd] = _tb0.format_stack(limit=12)
+    return _real_close(fd)
+_os0.close = _dbg_close
+
+
 class LiveServer:
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, threads: int = 8) -> None:
         self.app = app
         self._server = create_server(app, host=host, port=port, threads=threads,
                                      ident="icarflex", clear_untrusted_proxy_headers=True)
         self.host = host
+        _WATCH.update(self._server.trigger._fds)
         self.port = self._server.effective_port  # type: ignore[union-attr]
         self._thread = threading.Thread(target=self._server.run, name=f"icarflex:{self.port}", daemon=True)
 
@@ -42,6 +54,11 @@ class LiveServer:
                     channel.close()
             server.close()
 
+        import os as _os
+        try:
+            _os.fstat(server.trigger.trigger)
+        except OSError:
+            raise RuntimeError("DEBUGTRIGGER fd %r closed by: %s" % (server.trigger._fds, "".join(_CLOSES.get(server.trigger.trigger, ["?"]))))
         server.trigger.pull_trigger(shutdown)
         self._thread.join(timeout=5)
         server.task_dispatcher.shutdown(timeout=1)

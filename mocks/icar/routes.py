@@ -9,7 +9,7 @@ from typing import Any
 
 from werkzeug.routing import BaseConverter
 
-from mocks.common.api import Api, Reply
+from mocks.common.api import Api, Reply, flask_path_to_openapi
 from mocks.common.app import backend
 from mocks.common.auth import Identity
 from mocks.icar import schemas as s
@@ -40,15 +40,10 @@ class IcarApi(Api):
         problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
         for op in self.operations:
             if op.operation_id in self.upstream_operations:
-                path = doc["paths"][self.prefix + _openapi_path(op.path)][op.method.lower()]
+                path = doc["paths"][self.prefix + flask_path_to_openapi(op.path)][op.method.lower()]
                 for status, text in UPSTREAM_ERRORS.items():
                     path["responses"][status] = {"description": text, "content": problem}
         return doc
-
-
-def _openapi_path(path: str) -> str:
-    from mocks.common.api import flask_path_to_openapi
-    return flask_path_to_openapi(path)
 
 
 class RecordIdConverter(BaseConverter):
@@ -86,7 +81,8 @@ def build_api() -> IcarApi:
     def get_vehicle(who: Identity, id: str) -> Any:  # noqa: A002 - the path parameter's name
         return backend().get_vehicle(who.dealer, id)
 
-    @api.operation("POST", "/vehicles/<record:id>/physical-entry", summary="Entrée physique : N° de police, STOCK",
+    @api.operation("POST", "/vehicles/<record:id>/physical-entry",
+                   summary="Entrée physique : N° de police, STOCK",
                    actors=USER, body=s.PhysicalEntryRequest, response=s.DmsVehicle, tags=tags)
     def book_physical_entry(who: Identity, id: str, body: s.PhysicalEntryRequest) -> Any:  # noqa: A002
         return backend().book_physical_entry(who.dealer, id, body)
@@ -96,7 +92,8 @@ def build_api() -> IcarApi:
     def add_frevo_line(who: Identity, id: str, body: s.FrevoRequest) -> Any:  # noqa: A002
         return backend().add_frevo_line(who.dealer, id, body)
 
-    @api.operation("PATCH", "/vehicles/<record:id>", summary="Kilométrage, TVA récupérable, poussés à OpenFlex",
+    @api.operation("PATCH", "/vehicles/<record:id>",
+                   summary="Kilométrage, TVA récupérable, poussés à OpenFlex",
                    actors=USER, body=s.UpdateRequest, response=s.DmsVehicle, tags=tags)
     def update_vehicle(who: Identity, id: str, body: s.UpdateRequest) -> Any:  # noqa: A002
         return backend().update_vehicle(who.dealer, id, body)
@@ -107,7 +104,8 @@ def build_api() -> IcarApi:
     def write_openflex_fields(who: Identity, id: str, body: s.OpenflexWriteRequest) -> Any:  # noqa: A002
         return backend().write_openflex_fields(who.dealer, id, body)
 
-    @api.operation("POST", "/vehicles/<record:id>/invoices", summary="Facturer : FACTURE, sortie poussée à OpenFlex",
+    @api.operation("POST", "/vehicles/<record:id>/invoices",
+                   summary="Facturer : FACTURE, sortie poussée à OpenFlex",
                    actors=USER, body=s.InvoiceRequest, response=s.DmsVehicle, status=201, tags=tags)
     def create_invoice(who: Identity, id: str, body: s.InvoiceRequest) -> Any:  # noqa: A002
         return backend().create_invoice(who.dealer, id, body)

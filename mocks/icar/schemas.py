@@ -46,6 +46,17 @@ VatRegime = Literal[tuple(regime for regime, _ in VAT_REGIME_BY_ORIGIN.values())
 Text = Annotated[str, Strict(), Field(min_length=1, max_length=120)]
 
 
+def schema_extra(**extra: Any) -> Any:
+    """JSON schema tweak: add `extra` (minProperties…) and drop `default: null` from fields that
+    are optional but not nullable (an explicit null is refused, so it must not be advertised)."""
+    def tweak(schema: dict[str, Any]) -> None:
+        for prop in schema.get("properties", {}).values():
+            if "default" in prop and prop["default"] is None and "anyOf" not in prop:
+                del prop["default"]
+        schema.update(extra)
+    return tweak
+
+
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -54,9 +65,11 @@ class Body(BaseModel):
 class MatchRequest(Body):
     """Exactly one way to find the vehicle in OpenFlex."""
 
-    openflex_id: Annotated[str, Strict(), Field(min_length=1, max_length=64)] | None = None
-    vin: Vin | None = None
-    registration: Registration | None = None
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra=schema_extra(minProperties=1, maxProperties=1))
+    openflex_id: Annotated[str, Strict(), Field(min_length=1, max_length=64)] = None  # type: ignore[assignment]
+    vin: Vin = None
+    registration: Registration = None
 
     @model_validator(mode="after")
     def _one_key(self) -> MatchRequest:
@@ -80,8 +93,11 @@ class FrevoRequest(Body):
 
 
 class UpdateRequest(Body):
-    mileage: Mileage | None = None
-    vat_recoverable: VatRecoverable | None = None
+    """At least one DMS-owned field."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=schema_extra(minProperties=1))
+    mileage: Mileage = None
+    vat_recoverable: VatRecoverable = None
 
     @model_validator(mode="after")
     def _something(self) -> UpdateRequest:

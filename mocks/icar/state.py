@@ -128,6 +128,7 @@ class IcarBackend:
     # -- physical entry (R3) --------------------------------------------------------------
     def book_physical_entry(self, dealer: str, record_id: str, body: schemas.PhysicalEntryRequest) -> Json:
         """Police number from the register, STOCK, and {status, police_number, mileage} pushed."""
+        self._record(dealer, record_id)  # 404 before judging the input against the record
         entry_date = body.entry_date or date.today()
         if entry_date > date.today():
             raise ValidationFailed("La date d'entrée ne peut pas être dans le futur", fields=["entry_date"])
@@ -199,8 +200,8 @@ class IcarBackend:
         """Push any fields as a DMS would, to show what a misbehaving connector gets back."""
         with self._claimed(dealer, record_id, "openflex_write", None) as (record, _):
             out = self._push(record, "openflex_write", body.fields)
-        sync = self.sync_log.entries(dealer, after=(out.entry.id or 1) - 1, limit=1)[0]
-        return {"record": self.get_vehicle(dealer, record_id), "sync": sync, "openflex": out.body}
+        return {"record": self.get_vehicle(dealer, record_id), "sync": self.sync_log.get(out.entry.id or 0),
+                "openflex": out.body}
 
     # -- invoice (R4: the exit is made by ICAR at invoicing) --------------------------------
     def create_invoice(self, dealer: str, record_id: str, body: schemas.InvoiceRequest) -> Json:

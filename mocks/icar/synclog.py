@@ -83,6 +83,10 @@ class SyncLog:
         rows = self.store.query(sql + " ORDER BY id LIMIT ?", (*params, limit))
         return [to_json(row) for row in rows]
 
+    def get(self, entry_id: int) -> dict[str, Any] | None:
+        row = self.store.one("SELECT * FROM icar_sync_log WHERE id = ?", (entry_id,))
+        return to_json(row) if row else None
+
     def last_for(self, dealer: str, record_id: str) -> dict[str, Any] | None:
         row = self.store.one("SELECT * FROM icar_sync_log WHERE dealer = ? AND record_id = ? "
                              "ORDER BY id DESC LIMIT 1", (dealer, record_id))

@@ -10,6 +10,7 @@ A fresh app is a fresh world on its own store (STYLE §4, §6).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections.abc import Mapping, Sequence
@@ -40,7 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     def make_backend(app: Flask, store: Store) -> OpenFlexBackend:
         profile = load_profile(app.config["PROFILE"], contract)
-        reference = ReferenceTable(app.config["SEED"], int(app.config["REFERENCE_SIZE"]))
+        reference = reference_table(int(app.config["SEED"]), int(app.config["REFERENCE_SIZE"]))
         return OpenFlexBackend(store, contract, profile, reference, audit=annotate,
                                default_seed=app.config["SEED"])
 
@@ -48,6 +49,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["KEYS"] is None:
         app.config["KEYS"] = demo_keys(DEMO_ACTORS)
     return app
+
+
+@functools.lru_cache(maxsize=8)
+def reference_table(seed: int, size: int) -> ReferenceTable:
+    """The reference table of a seed (immutable, so apps of the same seed share it)."""
+    return ReferenceTable(seed, size)
 
 
 def openapi_document() -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from contracts import Contract
 from mocks.common.errors import Conflict, NotFound, ValidationFailed
 from mocks.common.store import dumps, loads
 from mocks.openflex import events
@@ -18,6 +19,13 @@ from mocks.openflex.schemas import ORDER_KIND, TRADE_IN_FIELDS
 from mocks.openflex.tables import next_id, now
 
 SALE_CHANNEL = "sale_channel"  # the lifeline precondition an order satisfies (rule R5)
+
+
+def orderable_statuses(contract: Contract) -> set[str]:
+    """Where a vehicle is for sale: a step of the lifeline leaves it through a sale
+    (requires a sale channel), and no sale brought it there (LIVRAISON is sold)."""
+    sales = [t for t in contract.lifeline.transitions if SALE_CHANNEL in t.requires]
+    return {t.from_ for t in sales if t.from_} - {t.to for t in sales}
 
 
 class OpportunitiesMixin(ReservationsMixin):
@@ -53,9 +61,10 @@ class OpportunitiesMixin(ReservationsMixin):
             if opportunity["order"] is not None:
                 raise Conflict(f"L'opportunité {opportunity_id} a déjà une commande", fields=["order"])
             vehicle = self._load(conn, dealer, data["vehicle_id"])
-            if vehicle["status"] not in self.orderable_statuses:
+            for_sale = orderable_statuses(self.contract)
+            if vehicle["status"] not in for_sale:
                 raise Conflict(f"Véhicule {vehicle['id']} en statut {vehicle['status']} : pas en vente "
-                               f"({', '.join(sorted(self.orderable_statuses))})", fields=["status"])
+                               f"({', '.join(sorted(for_sale))})", fields=["status"])
             reservation = self._reserve(conn, dealer, actor, vehicle["id"], {
                 "kind": ORDER_KIND, "blocks_sale": True, "blocks_publication": True,
                 "opportunity_id": opportunity_id})
@@ -68,13 +77,6 @@ class OpportunitiesMixin(ReservationsMixin):
                           {"opportunity_id": opportunity_id, "price": data["price"],
                            "reservation_id": reservation["id"]})
             return self._opportunity(conn, dealer, opportunity_id)
-
-    @property
-    def orderable_statuses(self) -> set[str]:
-        """Where a vehicle is for sale: a step of the lifeline leaves it through a sale
-        (requires a sale channel), and no sale brought it there (LIVRAISON is sold)."""
-        sales = [t for t in self.contract.lifeline.transitions if SALE_CHANNEL in t.requires]
-        return {t.from_ for t in sales if t.from_} - {t.to for t in sales}
 
     def _opportunity(self, conn: sqlite3.Connection, dealer: str, opportunity_id: str) -> dict[str, Any]:
         row = conn.execute("SELECT doc FROM openflex_opportunities WHERE id = ? AND dealer = ?",

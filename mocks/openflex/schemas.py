@@ -9,6 +9,7 @@ field id by hand, so a new row of the contract is validated and published in
 """
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Annotated, Any, Literal
@@ -124,9 +125,9 @@ def settings_models(contract: Contract) -> tuple[type[BaseModel], type[BaseModel
         # Optional but never null: a row absent is unchanged, a null row is refused (422).
         optional = {row_id: (value_type, Field(None, description=info.description))
                     for row_id, (_, info) in rows.items()}
-        title = section.capitalize()
-        full[section] = (create_model(f"ApiVo{title}", __config__=BODY, **rows), ...)
-        partial[section] = (create_model(f"ApiVo{title}Overlay", __config__=BODY, **optional), None)
+        title = f"ApiVo{kind.capitalize()}Rows"  # never ApiVoSettings: the document's own name
+        full[section] = (create_model(title, __config__=BODY, **rows), ...)
+        partial[section] = (create_model(f"{title}Overlay", __config__=BODY, **optional), None)
     document = create_model("ApiVoSettings", __config__=BODY,
                             __doc__="Le paramétrage API VO actif du concessionnaire", **full)
     overlay = create_model("ApiVoSettingsOverlay", __config__=BODY,
@@ -185,8 +186,9 @@ def listing_models(contract: Contract, vehicle: type[BaseModel]) -> SimpleNamesp
     )
 
 
+@functools.lru_cache(maxsize=8)
 def build(contract: Contract) -> SimpleNamespace:
-    """Every model of the OpenFlex API, for this contract."""
+    """Every model of the OpenFlex API, for this contract (classes without state: built once)."""
     assert set(contract.enum_values("reconciliation")) == set(RECONCILIATIONS), "reconciliation enum drifted"
     reservation, reservation_create = reservation_models(contract)
     vehicle = vehicle_model(contract, reservation)

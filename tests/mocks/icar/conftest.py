@@ -19,7 +19,7 @@ from mocks.common.server import LiveServer
 from mocks.icar.app import create_app as create_icar
 from mocks.openflex.app import create_app as create_openflex
 
-ICAR_KEY, OPENFLEX_KEY, ADMIN_KEY, DMS_KEY = "demo-icar-key", "demo-openflex-key", "demo-admin-key", "demo-dms-key"
+ICAR_KEY, OPENFLEX_KEY, ADMIN_KEY = "demo-icar-key", "demo-openflex-key", "demo-admin-key"
 # Small enough for a fast suite, large enough that loopback calls never time out by accident.
 SYNC = {"SYNC_TIMEOUT": 0.6, "SYNC_RETRIES": 3, "SYNC_BACKOFF": 0.02}
 
@@ -32,7 +32,8 @@ def openflex_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSe
 
 
 @pytest.fixture(scope="session")
-def icar_server(openflex_server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def icar_server(openflex_server: LiveServer,
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     app = create_icar({"DB": str(tmp_path_factory.mktemp("icar") / "icar.sqlite3"),
                        "OPENFLEX_URL": openflex_server.url, **SYNC})
     with LiveServer(app, threads=12) as server:
@@ -50,10 +51,11 @@ class Systems:
         return self.session.request(method, self.icar_url + "/api/v1" + path, json=json,
                                     headers={"Authorization": f"Bearer {key}"}, timeout=30)
 
-    def openflex(self, method: str, path: str, json: Any = None, key: str = OPENFLEX_KEY) -> requests.Response:
-        return self.session.request(method, self.openflex_url + path if path.startswith("/__") else
-                                    self.openflex_url + "/api/v1" + path, json=json,
-                                    headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    def openflex(self, method: str, path: str, json: Any = None,
+                 key: str = OPENFLEX_KEY) -> requests.Response:
+        url = self.openflex_url + ("" if path.startswith("/__") else "/api/v1") + path
+        return self.session.request(method, url, json=json, headers={"Authorization": f"Bearer {key}"},
+                                    timeout=30)
 
     def reference(self, index: int) -> dict[str, Any]:
         if not self._references:
@@ -109,7 +111,8 @@ class Systems:
 
     def reset(self) -> None:
         for url in (self.openflex_url, self.icar_url):
-            reply = self.session.post(url + "/__admin/reset", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+            reply = self.session.post(url + "/__admin/reset",
+                                      headers={"Authorization": f"Bearer {ADMIN_KEY}"})
             assert reply.status_code == 200, reply.text
         self.faults()
 
@@ -126,3 +129,9 @@ def systems(openflex_server: LiveServer, icar_server: LiveServer) -> Iterator[Sy
 @pytest.fixture(scope="session")
 def contract():  # noqa: ANN201
     return load_contract()
+
+
+@pytest.fixture(scope="session")
+def sync() -> dict[str, float]:
+    """The connector's timeout and retry settings the live ICAR fake runs with."""
+    return dict(SYNC)

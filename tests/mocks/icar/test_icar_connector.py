@@ -5,7 +5,9 @@ import socket
 import time
 
 import pytest
+from flask import Flask, jsonify, request
 
+from mocks.common.server import LiveServer
 from mocks.common.store import Store
 from mocks.icar.connector import ConnectorSettings, OpenFlexConnector, applied
 from mocks.icar.synclog import SCHEMA, CallContext, SyncLog
@@ -52,3 +54,39 @@ def test_reads_are_retried_a_bounded_number_of_times(connector):
 ])
 def test_a_write_counts_as_landed_only_when_every_value_is_there(vehicle, change, landed):
     assert applied(vehicle, change) is landed
+
+
+def slow_upstream(answer_after_s: float) -> Flask:
+    """An OpenFlex stand-in that applies a PATCH, then answers too late for the connector."""
+    app = Flask("slow-openflex")
+    vehicle = {"id": "v1", "mileage": 1000, "version": 1}
+    app.config["writes"] = []
+
+    @app.get("/api/v1/vehicles/v1")
+    def read():  # noqa: ANN202
+        return jsonify(vehicle), 200, {"ETag": f'"v{vehicle["version"]}"'}
+
+    @app.patch("/api/v1/vehicles/v1")
+    def write():  # noqa: ANN202
+        if request.headers.get("If-Match") != f'"v{vehicle["version"]}"':
+            return jsonify({"code": "PRECONDITION_FAILED"}), 412
+        vehicle.update(request.get_json(), version=vehicle["version"] + 1)
+        app.config["writes"].append(request.get_json())
+        time.sleep(answer_after_s)
+        return jsonify(vehicle)
+
+    return app
+
+
+def test_a_write_that_landed_before_its_timeout_is_not_sent_again(tmp_path):
+    upstream = slow_upstream(answer_after_s=0.6)
+    with LiveServer(upstream) as server:
+        log = SyncLog(Store(tmp_path / "sync.sqlite3", SCHEMA))
+        connector = OpenFlexConnector(ConnectorSettings(server.url, lambda d: "k", timeout=0.3, retries=3,
+                                                        backoff=0.01), log)
+        out = connector.patch_vehicle(CallContext("demo", "update"), "v1", {"mileage": 2000})
+    assert out.ok
+    assert upstream.config["writes"] == [{"mileage": 2000}]
+    assert [(t["method"], t["status"], t.get("landed")) for t in out.entry.tries] == \
+        [("GET", 200, None), ("PATCH", None, None), ("GET", 200, True)]
+    assert out.entry.attempts == 1

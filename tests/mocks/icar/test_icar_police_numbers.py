@@ -5,6 +5,8 @@ import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from icar_support import problem
+
 from mocks.icar.lifecycle import lifecycle
 
 LIFE = lifecycle()
@@ -18,7 +20,8 @@ def test_police_numbers_stay_sequential_and_unique_under_concurrent_entries(syst
     def enter(record_id: str) -> int:
         session_systems = type(systems)(systems.openflex_url, systems.icar_url)
         start.wait()
-        return session_systems.icar("POST", f"/vehicles/{record_id}/physical-entry", {"mileage": 40_000}).status_code
+        reply = session_systems.icar("POST", f"/vehicles/{record_id}/physical-entry", {"mileage": 40_000})
+        return reply.status_code
 
     with ThreadPoolExecutor(ENTRIES) as pool:
         statuses = list(pool.map(enter, [record["id"] for _, record in pairs]))
@@ -54,4 +57,19 @@ def test_an_override_already_in_the_register_is_refused(systems):
     _, second = systems.matched(1)
     reply = systems.icar("POST", f"/vehicles/{second['id']}/physical-entry",
                          {"mileage": 1, "police_number": first["police_number"]})
-    assert (reply.status_code, reply.json()["code"], reply.json()["fields"]) == (409, "CONFLICT", ["police_number"])
+    assert problem(reply) == (409, "CONFLICT", ["police_number"])
+
+
+def test_two_entries_of_the_same_vehicle_at_once_book_one_number(systems):
+    created, record = systems.matched()
+    start = threading.Barrier(2)
+
+    def enter(_: int) -> int:
+        start.wait()
+        other = type(systems)(systems.openflex_url, systems.icar_url)
+        return other.icar("POST", f"/vehicles/{record['id']}/physical-entry", {"mileage": 1}).status_code
+
+    with ThreadPoolExecutor(2) as pool:
+        assert sorted(pool.map(enter, range(2))) == [200, 409]
+    assert [e["state"] for e in systems.icar("GET", "/police-register").json()["items"]] == ["BOOKED"]
+    assert len(systems.dms_writes(created["id"])) == 1

@@ -7,6 +7,7 @@ the physical entry and the exit are the contract's lifeline for the destination.
 from __future__ import annotations
 
 import pytest
+from icar_support import problem
 
 from contracts import load_contract
 from mocks.icar.lifecycle import lifecycle
@@ -112,22 +113,21 @@ def test_a_vehicle_is_matched_by_openflex_id_vin_or_registration(systems, key):
 def test_matching_twice_is_a_conflict(systems):
     created, _ = systems.matched()
     reply = systems.icar("POST", "/vehicles/match", {"vin": created["vin"]})
-    assert (reply.status_code, reply.json()["code"], reply.json()["fields"]) == (409, "CONFLICT", ["openflex_id"])
+    assert problem(reply) == (409, "CONFLICT", ["openflex_id"])
     assert len(systems.icar("GET", "/vehicles").json()["items"]) == 1
 
 
 def test_a_vehicle_unknown_to_openflex_is_not_found(systems):
     reply = systems.icar("POST", "/vehicles/match", {"openflex_id": "VEH-999999"})
-    assert (reply.status_code, reply.json()["code"], reply.json()["fields"]) == (404, "NOT_FOUND", ["openflex_id"])
+    assert problem(reply) == (404, "NOT_FOUND", ["openflex_id"])
     assert systems.sync_log()[-1]["status"] == 404
 
 
 def test_a_vehicle_past_its_entry_status_is_not_matched(systems):
-    created, record = systems.in_stock()
-    systems.reset()
     created = systems.vehicle()
     entry = {"status": LIFE.physical_entry, LIFE.police_field: "EXT-1", LIFE.mileage_field: 1}
-    assert systems.openflex("PATCH", f"/vehicles/{created['id']}", entry, key="demo-dms-key").status_code == 200
+    moved = systems.openflex("PATCH", f"/vehicles/{created['id']}", entry, key="demo-dms-key")
+    assert moved.status_code == 200, moved.text
     reply = systems.icar("POST", "/vehicles/match", {"openflex_id": created["id"]})
     assert (reply.status_code, reply.json()["fields"]) == (409, ["status"])
 
@@ -144,3 +144,16 @@ def test_records_are_isolated_per_dealer(systems):
     _, record = systems.matched()
     reply = systems.icar("GET", f"/vehicles/{record['id']}", key="demo2-icar-key")
     assert (reply.status_code, reply.json()["code"]) == (404, "NOT_FOUND")
+
+
+def test_admin_seed_takes_in_openflex_vehicles_not_yet_matched(systems):
+    _, record = systems.matched(0)
+    for index in (1, 2, 3):
+        systems.vehicle(index)
+    reply = systems.session.post(systems.icar_url + "/__admin/seed", json={"dealer": "demo", "count": 2},
+                                 headers={"Authorization": "Bearer demo-admin-key"})
+    assert reply.status_code == 201, reply.text
+    assert reply.json()["created"] == 2
+    records = systems.icar("GET", "/vehicles").json()["items"]
+    assert len(records) == 3 and len({r["openflex_id"] for r in records}) == 3
+    assert {r["status"] for r in records} == {LIFE.arrival}

@@ -190,10 +190,11 @@ class World:
         vehicle = self.create_vehicle(index, destination=destination)
         return self.walk_to(vehicle["id"], status)
 
-    def snapshot(self) -> dict[str, Any]:
-        """What a refused request must leave untouched: vehicles, events, settings (both dealers)."""
+    def snapshot(self, dealers: tuple[str, ...] = ("demo",)) -> dict[str, Any]:
+        """What a refused request must leave untouched: vehicles (with their reservations), events
+        and settings of the dealers named (a demo key writes only to the demo dealer)."""
         out = {}
-        for dealer in ("demo", "demo2"):
+        for dealer in dealers:
             caller = self.as_actor("openflex_user", dealer)
             out[dealer] = (caller.get("/vehicles?limit=500").ok(), caller.get("/events?limit=1000").ok(),
                            caller.get("/settings/api-vo").ok())
@@ -220,7 +221,8 @@ SATISFY: dict[str, Callable[[World, str], None]] = {
 }
 UNSATISFY: dict[str, Callable[[World, str], None]] = {
     "police_number": lambda w, v: w.dms.patch(f"/vehicles/{v}", {"police_number": None}).ok(),
-    "reconciled": lambda w, v: w.openflex.patch(f"/vehicles/{v}", {"vin": UNKNOWN_VIN, "registration": None}).ok(),
+    "reconciled": lambda w, v: w.openflex.patch(f"/vehicles/{v}", {"vin": UNKNOWN_VIN,
+                                                                   "registration": None}).ok(),
     "invoiced_sale_price": lambda w, v: w.dms.patch(f"/vehicles/{v}", {"invoiced_sale_price": None}).ok(),
     "sale_channel": _lift_reservations,
 }

@@ -1,0 +1,48 @@
+"""Restart persistence: a new app on the same SQLite file (as `icarflex serve --db`) keeps every
+vehicle, reservation, opportunity, event and settings overlay; ids are never reused."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import requests
+from openflex_support import World, http_transport
+
+from mocks.common.server import LiveServer
+from mocks.openflex.app import create_app
+
+
+def served(db_path: Path):
+    return LiveServer(create_app({"DB": str(db_path), "TESTING": True}), threads=2)
+
+
+def state(world: World) -> tuple:
+    return (world.openflex.get("/vehicles").ok(), world.openflex.get("/events").ok(),
+            world.openflex.get("/settings/api-vo").ok(), world.openflex.get("/opportunities/OPP-000001").ok())
+
+
+def test_a_restart_on_the_same_db_keeps_everything(tmp_path: Path):
+    db = tmp_path / "demo.sqlite3"
+    with served(db) as server, requests.Session() as session:
+        world = World(http_transport(server.url, session))
+        vehicle = world.vehicle_in("ENTREE_PHYSIQUE", "MARCHAND")
+        world.openflex.post(f"/vehicles/{vehicle['id']}/reservations", {
+            "kind": "UNLIMITED", "blocks_sale": True, "blocks_publication": True}).ok(201)
+        world.openflex.post("/opportunities", {"customer": {"name": "A"}}).ok(201)
+        world.admin.put("/settings/api-vo", {"capabilities": {"create_vehicles": True}}).ok()
+        before = state(world)
+    with served(db) as server, requests.Session() as session:
+        world = World(http_transport(server.url, session))
+        assert state(world) == before
+        assert world.vehicle(vehicle["id"])["reservations"][0]["kind"] == "UNLIMITED"
+        again = world.create_vehicle(1)
+        assert again["id"] > vehicle["id"]
+        after = world.openflex.get("/events").ok()["items"]
+        assert after[-1]["cursor"] > before[1]["items"][-1]["cursor"]
+
+
+def test_a_reset_empties_the_state_but_never_reuses_ids(world: World):
+    first = world.create_vehicle()
+    world.admin.post("/__admin/reset").ok()
+    assert world.openflex.get("/vehicles").ok()["items"] == []
+    assert world.openflex.get("/events").ok()["items"] == []
+    assert world.create_vehicle()["id"] != first["id"]

@@ -1,0 +1,77 @@
+"""`icarflex serve` as a user runs it: a subprocess on free loopback ports, one SQLite file.
+
+Both fakes answer their health endpoint, the ICAR connector reaches the OpenFlex fake,
+and a restart on the same --db keeps both systems' data. SIGINT (Ctrl-C) stops it cleanly.
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+URL = re.compile(r"(OpenFlex|ICAR) fake\s*:\s*(http://127\.0\.0\.1:\d+)")
+
+
+@contextmanager
+def serving(db: Path) -> Iterator[dict[str, str]]:
+    """Start `icarflex serve --openflex-port 0 --icar-port 0`; yield the URLs it announces."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "scenarios.cli", "serve", "--openflex-port", "0",
+                             "--icar-port", "0", "--db", str(db), "--threads", "4"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    urls: dict[str, str] = {}
+    ready = threading.Event()
+
+    def read() -> None:
+        for line in proc.stdout:  # type: ignore[union-attr]
+            for system, url in URL.findall(line):
+                urls[system] = url
+            if len(urls) == 2:
+                ready.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        assert ready.wait(20), f"serve did not announce its URLs (exit code {proc.poll()})"
+        yield urls
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            assert proc.wait(10) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+
+
+def call(method: str, url: str, key: str, json: dict | None = None) -> requests.Response:
+    return requests.request(method, url, json=json, headers={"Authorization": f"Bearer {key}"}, timeout=10)
+
+
+def test_serve_answers_both_health_endpoints_and_keeps_data_across_a_restart(tmp_path):
+    db = tmp_path / "icarflex.sqlite3"
+    with serving(db) as urls:
+        openflex, icar = urls["OpenFlex"], urls["ICAR"]
+        for system, url in urls.items():
+            health = requests.get(f"{url}/__admin/health", timeout=5)
+            assert (health.status_code, health.json()["system"]) == (200, system.lower())
+        assert requests.get(f"{icar}/__admin/health", timeout=5).json()["openflex_url"] == openflex
+        refs = call("GET", f"{openflex}/api/v1/reference/vehicles?limit=1", "demo-openflex-key").json()
+        ref = refs["items"][0]
+        created = call("POST", f"{openflex}/api/v1/vehicles", "demo-openflex-key", {
+            "vin": ref["vin"], "destination": "MARCHAND", "origin": "PARTICULIER",
+            "purchase_source": "REPRISE"}).json()
+        match = call("POST", f"{icar}/api/v1/vehicles/match", "demo-icar-key", {"openflex_id": created["id"]})
+        assert match.status_code == 201, match.text
+    assert db.exists()
+    with serving(db) as urls:
+        records = call("GET", f"{urls['ICAR']}/api/v1/vehicles", "demo-icar-key").json()["items"]
+        assert [r["openflex_id"] for r in records] == [created["id"]]
+        vehicle = call("GET", f"{urls['OpenFlex']}/api/v1/vehicles/{created['id']}", "demo-openflex-key")
+        assert (vehicle.status_code, vehicle.json()["vin"]) == (200, ref["vin"])
