@@ -198,10 +198,12 @@ class Runner:
                                         record=False)
             self._reference = (reply.body or {}).get("items", []) if reply.ok else []
         pool = [r for r in self._reference if r["vin"] not in self._used_vins]
+        rng = Random(f"{self.seed}:{case['index']}")
         same_make = [r for r in pool if r["make"].upper() == case["make"]]
-        candidates = same_make + [r for r in pool if r not in same_make]
-        Random(f"{self.seed}:{case['index']}").shuffle(candidates)
-        for chosen in candidates[:10]:
+        others = [r for r in pool if r["make"].upper() != case["make"]]
+        rng.shuffle(same_make)
+        rng.shuffle(others)
+        for chosen in (same_make + others)[:10]:
             self._used_vins.add(chosen["vin"])
             if self._vehicle_exists(chosen["vin"]):
                 continue  # a target not reset may hold it already: one vehicle per VIN

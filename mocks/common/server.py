@@ -10,16 +10,7 @@ from typing import Any
 
 from waitress.server import create_server
 
-
-import os as _os0, traceback as _tb0
-_CLOSES = {}
-_WATCH = set()
-_real_close = _os0.close
-def _dbg_close(fd):
-    if fd in _WATCH:
-        _CLOSES[fd] = _tb0.format_stack(limit=12)
-    return _real_close(fd)
-_os0.close = _dbg_close
+_ROUND_S = 0.1  # how long one round of the server loop may wait for activity
 
 
 class LiveServer:
@@ -28,9 +19,9 @@ class LiveServer:
         self._server = create_server(app, host=host, port=port, threads=threads,
                                      ident="icarflex", clear_untrusted_proxy_headers=True)
         self.host = host
-        _WATCH.update(self._server.trigger._fds)
         self.port = self._server.effective_port  # type: ignore[union-attr]
-        self._thread = threading.Thread(target=self._server.run, name=f"icarflex:{self.port}", daemon=True)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name=f"icarflex:{self.port}", daemon=True)
 
     @property
     def url(self) -> str:
@@ -40,28 +31,26 @@ class LiveServer:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
-        """Close the listening socket and every open (keep-alive) connection, from the server's
-        own loop thread, so the loop ends at once instead of waiting for clients to hang up."""
+    def _serve(self) -> None:
+        """waitress's loop, in short rounds so `stop()` is seen within one round; everything the
+        loop owns (listening socket, trigger, open keep-alive connections) is closed here, in
+        the loop's own thread, never from another one."""
         server: Any = self._server
-        if not self._thread.is_alive():
-            server.close()
-            return
+        while not self._stopping.is_set() and server._map:
+            server.asyncore.loop(timeout=_ROUND_S, map=server._map,
+                                 use_poll=server.adj.asyncore_use_poll, count=1)
+        for channel in list(server._map.values()):
+            if channel is not server and channel is not server.trigger:
+                channel.close()
+        server.close()
 
-        def shutdown() -> None:
-            for channel in list(server._map.values()):
-                if channel is not server and channel is not server.trigger:
-                    channel.close()
-            server.close()
-
-        import os as _os
-        try:
-            _os.fstat(server.trigger.trigger)
-        except OSError:
-            raise RuntimeError("DEBUGTRIGGER fd %r closed by: %s" % (server.trigger._fds, "".join(_CLOSES.get(server.trigger.trigger, ["?"]))))
-        server.trigger.pull_trigger(shutdown)
-        self._thread.join(timeout=5)
-        server.task_dispatcher.shutdown(timeout=1)
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        else:
+            self._server.close()  # type: ignore[union-attr]
+        self._server.task_dispatcher.shutdown(timeout=1)  # type: ignore[union-attr]
 
     def __enter__(self) -> LiveServer:
         return self.start()
