@@ -1,0 +1,39 @@
+"""Replay timings: every workflow and negative twin in-process, and N vehicles through a lifeline.
+
+Both use the real runner over loopback HTTP against both fakes started in this process
+(scenarios.fakes.local_fakes): the ICAR connector really calls the OpenFlex fake, and the
+runner audits every step's journal entries, as `icarflex run` does.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from contracts import load_contract
+from scenarios.fakes import local_fakes
+from scenarios.runner import Runner, Targets
+
+
+def replay_all_in_process(seed: int) -> float:
+    """Seconds to replay every workflow with its negative twins (fakes started beforehand)."""
+    workflows = [w.id for w in load_contract().workflows]
+    with local_fakes() as fakes:
+        started = time.perf_counter()
+        with Runner(Targets(fakes.openflex_url, fakes.icar_url), seed=seed) as runner:
+            result = runner.run(workflows)
+        elapsed = time.perf_counter() - started
+    if not result.ok:
+        raise RuntimeError("the replay of every workflow failed: run `icarflex run all` to see why")
+    return elapsed
+
+
+def replay_vehicles(count: int, seed: int, workflow: str = "particulier") -> dict[str, Any]:
+    """Seconds to take `count` vehicles through the whole `workflow` lifeline, both systems involved."""
+    with local_fakes() as fakes:
+        started = time.perf_counter()
+        with Runner(Targets(fakes.openflex_url, fakes.icar_url), seed=seed, negative=False) as runner:
+            result = runner.run([workflow] * count)
+        elapsed = time.perf_counter() - started
+    if not result.ok:
+        raise RuntimeError(f"the {count}-vehicle replay failed")
+    return {"vehicles": count, "workflow": workflow, "seconds": elapsed}
