@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -64,15 +65,21 @@ def wait_until_up(url: str, timeout: float = 30) -> float:
 
 @contextmanager
 def process(cmd: list[str], **kwargs: Any):  # noqa: ANN201 - yields the Popen
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT, **kwargs)
+    # Never a pipe nobody reads: a server's warnings would fill it and block the server.
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, **kwargs)
     try:
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -102,11 +109,14 @@ def _wrk(url: str, method: str, key: str | None, seconds: float, connections: in
         elif key:
             script.write(f'wrk.headers["Authorization"] = "Bearer {key}"\n')
     try:
-        out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
+        out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
                               "-s", script.name, url], capture_output=True, text=True, check=True).stdout
     finally:
         os.unlink(script.name)
-    return _parse_wrk(out)
+    result = _parse_wrk(out)
+    if not result.get("rps"):
+        raise RuntimeError(f"wrk measured nothing against {url}:\n{out}")
+    return result
 
 
 def _parse_wrk(out: str) -> dict[str, float]:
@@ -136,7 +146,7 @@ def start_serve(db: str, threads: int) -> tuple[subprocess.Popen[bytes], str, st
     of_port, icar_port = free_port(), free_port()
     cmd = [sys.executable, "-m", "scenarios.cli", "serve", "--openflex-port", str(of_port),
            "--icar-port", str(icar_port), "--db", db, "--threads", str(threads)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
     start = time.perf_counter()
     of_url, icar_url = f"http://127.0.0.1:{of_port}", f"http://127.0.0.1:{icar_port}"
     wait_until_up(f"{of_url}/__admin/health")
@@ -182,8 +192,7 @@ def http_benchmarks(args: argparse.Namespace, results: dict[str, Any]) -> None:
             results["fake"] = measure_pair("fake", of_url + path, DMS_KEY, args)
             results["fake_rss_mb"] = peak_rss_mb(proc.pid)
         finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            stop(proc)
         vehicle_file = Path(tmp) / "vehicle.json"
         vehicle_file.write_text(json.dumps(vehicle))
         port = free_port()

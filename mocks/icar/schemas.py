@@ -124,7 +124,7 @@ class VehicleQuery(Body):
     police_number: str | None = Field(None, max_length=64)
     openflex_id: str | None = Field(None, max_length=64)
     limit: int = Field(100, ge=1, le=500)
-    cursor: str | None = Field(None, max_length=32, pattern=r"^[0-9]+$")
+    cursor: str | None = Field(None, pattern=r"^[0-9]{1,18}$", description="next_cursor d'une page")
 
 
 class SyncLogQuery(Body):
