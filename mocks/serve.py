@@ -15,16 +15,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from mocks.common.auth import demo_keys
 from mocks.common.config import default_db_path
 from mocks.common.server import LiveServer
-
-DEMO_KEYS = {
-    "OpenFlex": ("demo-openflex-key (openflex_user)", "demo-mobile-key (mobile_app)",
-                 "demo-dms-key (dms)", "demo-admin-key (admin)"),
-    "ICAR": tuple(f"{key} ({entry['actor']}, {entry['dealer']})"
-                  for key, entry in demo_keys({"icar": "icar_user"}).items()),
-}
 
 
 def build_servers(args: argparse.Namespace) -> tuple[LiveServer, LiveServer]:
@@ -73,8 +65,10 @@ def _announce(args: argparse.Namespace, openflex: LiveServer, icar: LiveServer) 
              f"ICAR fake     : {icar.url}  (OpenAPI : {icar.url}/openapi.json)",
              f"Connecteur ICAR → {target} (clé {args.dms_key})",
              f"Base SQLite   : {db}"]
-    for system, keys in DEMO_KEYS.items():
-        lines.append(f"Clés {system} : {', '.join(keys)}")
+    for system, server in (("OpenFlex", openflex), ("ICAR", icar)):
+        keys = server.app.config["KEYS"]
+        lines.append(f"Clés {system} : " + ", ".join(f"{key} ({entry['actor']}, {entry['dealer']})"
+                                                    for key, entry in keys.items()))
     lines.append("Ctrl-C pour arrêter.")
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()

@@ -28,6 +28,11 @@ def version_tag(version: int) -> str:
     return f"v{version}"
 
 
+def version_of(vehicle: Mapping[str, Any]) -> int:
+    """The version counter behind a vehicle's `version_tag`."""
+    return int(str(vehicle["version_tag"]).lstrip("v"))
+
+
 def etag(vehicle: Mapping[str, Any]) -> str:
     """The strong ETag of a vehicle's representation."""
     return f'"{vehicle["version_tag"]}"'
@@ -75,8 +80,14 @@ class VehiclesMixin(BackendBase):
 
     def patch_vehicle(self, dealer: str, actor: str, vehicle_id: str, patch: Mapping[str, Any],
                       if_match: str | None = None) -> dict[str, Any]:
-        with self.store.transaction() as conn:
-            before = self._load(conn, dealer, vehicle_id)
+        """Optimistic: read and judge outside the write lock, then write only if nobody wrote between.
+
+        The rule engine, the merge and the serialisation run on a snapshot; the transaction
+        is one compare-and-swap on the version (plus the events), retried on a lost race, so
+        concurrent writers never hold the store's lock while Python works.
+        """
+        while True:
+            before = self._load(self.store.connection(), dealer, vehicle_id)
             self.audit(vehicle_before=before, vehicle_id=vehicle_id)
             if not etag_matches(if_match, before["version_tag"]):
                 raise PreconditionFailed(f"If-Match {if_match} ≠ ETag {etag(before)} : relire le véhicule")
@@ -85,13 +96,19 @@ class VehiclesMixin(BackendBase):
             changes = {k: after[k] for k in self.contract.vehicle.fields if after.get(k) != before.get(k)}
             if not changes:
                 return before
-            self._save(conn, after, before)
             data = {"changes": changes, "before": {k: before.get(k) for k in changes}}
-            events.record(conn, dealer, events.VEHICLE_UPDATED, actor, vehicle_id, data)
-            if "status" in changes:
-                events.record(conn, dealer, events.STATUS_CHANGED, actor, vehicle_id,
-                              {"from": before["status"], "to": after["status"]})
-            return self._load(conn, dealer, vehicle_id)
+            with self.store.transaction() as conn:
+                stamp = self._save(conn, after, before)
+                if stamp is None:
+                    continue  # another write landed since the snapshot: judge again on the new state
+                events.record(conn, dealer, events.VEHICLE_UPDATED, actor, vehicle_id, data)
+                if "status" in changes:
+                    events.record(conn, dealer, events.STATUS_CHANGED, actor, vehicle_id,
+                                  {"from": before["status"], "to": after["status"]})
+            # What was just written, without reading it back (the write path is the hot one).
+            after.update(updated_at=stamp, version_tag=version_tag(version_of(before) + 1))
+            after[PUBLISHED] = is_published(self.contract, after["status"], after["reservations"])
+            return after
 
     # -- shared with trade-ins, reservations and orders --------------------------
     def _enforce(self, dealer: str, actor: str, before: Mapping[str, Any] | None,
@@ -134,11 +151,19 @@ class VehiclesMixin(BackendBase):
             after.update(self.reference.match(after.get("vin"), after.get("registration")).to_json())
         return after
 
-    def _save(self, conn: sqlite3.Connection, after: Mapping[str, Any], before: Mapping[str, Any]) -> None:
-        conn.execute("UPDATE openflex_vehicles SET status = ?, vin = ?, registration = ?, police_number = ?, "
-                     "updated_at = ?, version = version + 1, doc = ? WHERE id = ?",
-                     (after["status"], after.get("vin"), after.get("registration"),
-                      after.get("police_number"), now(), dumps(self._doc(after)), before["id"]))
+    def _save(self, conn: sqlite3.Connection, after: Mapping[str, Any],
+              before: Mapping[str, Any]) -> str | None:
+        """Write `after` over `before` if the stored version is still before's (one version up).
+
+        Returns the new updated_at, or None when another write changed the vehicle since.
+        """
+        stamp = now()
+        cursor = conn.execute(
+            "UPDATE openflex_vehicles SET status = ?, vin = ?, registration = ?, police_number = ?, "
+            "updated_at = ?, version = version + 1, doc = ? WHERE id = ? AND version = ?",
+            (after["status"], after.get("vin"), after.get("registration"), after.get("police_number"),
+             stamp, dumps(self._doc(after)), before["id"], version_of(before)))
+        return stamp if cursor.rowcount == 1 else None
 
     def _touch(self, conn: sqlite3.Connection, vehicle_id: str) -> None:
         """A change of the vehicle's representation outside its fields (its reservations)."""
