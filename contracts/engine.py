@@ -49,6 +49,16 @@ def evaluate(contract: Contract, settings: ApiVoSettings, actor: str,
     return violations
 
 
+def evaluate_unknown_state(contract: Contract, settings: ApiVoSettings, actor: str,
+                           change: Mapping[str, Any]) -> list[Violation]:
+    """What can be judged of a change to a vehicle whose state is unknown (a journal captured
+    in front of a real system carries no `vehicle_before`): who may write each field (R6, R8,
+    R2) and the prices (R7). A status move needs the state and is not judged here."""
+    touched = {k: v for k, v in change.items() if k != "status"}
+    return (_field_rights(contract, settings, actor, touched, creating=False)
+            + _values(contract, settings, touched, touched))
+
+
 def _label(contract: Contract, field: str) -> str:
     """The guide's French label of a field: its parameterization row, else vehicle.yaml's."""
     row = contract.rows.get(field)

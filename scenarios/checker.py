@@ -20,15 +20,18 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from contracts import ApiVoSettings, Contract, ContractError, evaluate, load_contract
+from contracts.engine import evaluate_unknown_state
 
 OPENFLEX, ICAR = "openflex", "icar"
-VIOLATION, ATTEMPT, STATUS_MISMATCH, REFUSAL_WITHOUT_RULE = (
-    "violation", "attempt", "status_mismatch", "refusal_without_rule")
+VIOLATION, ATTEMPT, STATUS_MISMATCH, REFUSAL_WITHOUT_RULE, UNJUDGED = (
+    "violation", "attempt", "status_mismatch", "refusal_without_rule", "unjudged")
 FAILING = (VIOLATION, STATUS_MISMATCH)
 CREATE_PATH = re.compile(r"^/api/v1/vehicles/?$")
 TRADE_IN_PATH = re.compile(r"^/api/v1/opportunities/[^/]+/trade-ins/?$")
 VEHICLE_PATH = re.compile(r"^/api/v1/vehicles/(?P<id>[^/]+)/?$")
 SETTINGS_PATH = re.compile(r"^/api/v1/settings/api-vo/?$")
+ADMIN_SETTINGS_PATH = re.compile(r"^/__admin/settings/(?P<dealer>[^/]+)/?$")
+ADMIN_RESET_PATH = re.compile(r"^/__admin/reset/?$")
 # docs/api.md: a trade-in estimation is a REPRISE; OpenFlex sets it, the app does not send it.
 TRADE_IN_SETS = {"purchase_source": "REPRISE"}
 
@@ -74,6 +77,8 @@ class Auditor:
     contract: Contract = field(default_factory=load_contract)
     settings: ApiVoSettings | None = None
     per_dealer: dict[str, ApiVoSettings] = field(default_factory=dict)
+    known: dict[str, Mapping[str, Any]] = field(default_factory=dict)   # last vehicle seen, by id
+    stateless: int = 0   # PATCHes judged without the vehicle's state (status moves not judged)
 
     def __post_init__(self) -> None:
         self.settings = self.settings or ApiVoSettings.defaults(self.contract)
@@ -89,18 +94,57 @@ class Auditor:
         if entry.get("system", OPENFLEX) != OPENFLEX or not 200 <= int(entry.get("status") or 0) < 500:
             return []
         path, method = entry.get("path") or "", (entry.get("method") or "").upper()
-        if method == "PUT" and SETTINGS_PATH.match(path):
-            self._follow_settings(entry)
+        if self._follow_admin(entry, path, method):
             return []
         change = _change_of(entry)
+        before = self._state_before(entry, method)
+        self._remember(entry)
         if change is None:
             return []
-        vehicle = entry.get("vehicle_before") if method == "PATCH" else None
-        if method == "PATCH" and vehicle is None:
-            return []  # unknown vehicle (404): nothing to evaluate against
-        violations = evaluate(self.contract, self.settings_of(entry.get("dealer")),
-                              entry.get("actor") or "", vehicle, change)
+        settings, actor = self.settings_of(entry.get("dealer")), entry.get("actor") or ""
+        if method != "PATCH":
+            violations = evaluate(self.contract, settings, actor, None, change)
+        elif before is not None:
+            violations = evaluate(self.contract, settings, actor, before, change)
+        elif int(entry["status"]) == 404:
+            return []  # unknown vehicle: nothing was written
+        else:
+            self.stateless += 1
+            violations = evaluate_unknown_state(self.contract, settings, actor, change)
+            if "status" in change:
+                return [*self._findings(entry, violations, change), _finding(
+                    entry, UNJUDGED, None, "status", None, "changement de statut non jugé : état du "
+                    "véhicule inconnu (ni vehicle_before ni réponse antérieure)", None, change)]
         return self._findings(entry, violations, change)
+
+    def _follow_admin(self, entry: Mapping[str, Any], path: str, method: str) -> bool:
+        """Settings changes (API or admin) and resets change what later entries are judged by."""
+        if method == "PUT" and SETTINGS_PATH.match(path):
+            self._follow_settings(entry, entry.get("dealer") or "")
+        elif method == "PUT" and (match := ADMIN_SETTINGS_PATH.match(path)):
+            self._follow_settings(entry, match["dealer"])
+        elif method == "POST" and ADMIN_RESET_PATH.match(path):
+            if 200 <= int(entry["status"]) < 300:
+                self.per_dealer.clear()
+                self.known.clear()
+        else:
+            return False
+        return True
+
+    def _state_before(self, entry: Mapping[str, Any], method: str) -> Mapping[str, Any] | None:
+        """The vehicle before a PATCH: as journaled, else as last seen in an earlier answer."""
+        if method != "PATCH":
+            return None
+        before = entry.get("vehicle_before")
+        if isinstance(before, Mapping):
+            return before
+        vehicle_id = _vehicle_id(entry)
+        return self.known.get(vehicle_id) if vehicle_id else None
+
+    def _remember(self, entry: Mapping[str, Any]) -> None:
+        body = entry.get("response")
+        if 200 <= int(entry["status"]) < 300 and isinstance(body, Mapping) and _is_vehicle(body):
+            self.known[body["id"]] = body
 
     def _findings(self, entry: Mapping[str, Any], violations: list[Any], change: Any) -> list[Finding]:
         accepted = 200 <= int(entry["status"]) < 300
@@ -116,11 +160,10 @@ class Auditor:
                              "n'est enfreinte selon le paramétrage attendu", None, change)]
         return []
 
-    def _follow_settings(self, entry: Mapping[str, Any]) -> None:
+    def _follow_settings(self, entry: Mapping[str, Any], dealer: str) -> None:
         if not 200 <= int(entry["status"]) < 300:
             return
         base = ApiVoSettings.defaults(self.contract)
-        dealer = entry.get("dealer") or ""
         current = self.settings_of(dealer)
         try:
             response = entry.get("response")
@@ -128,6 +171,10 @@ class Auditor:
                                        else current.merge(entry.get("request")))
         except ContractError:
             return  # not the shape of our settings: keep what we had
+
+
+def _is_vehicle(body: Mapping[str, Any]) -> bool:
+    return isinstance(body.get("id"), str) and isinstance(body.get("status"), str) and "vin" in body
 
 
 def _is_full_document(body: Any) -> bool:
@@ -227,8 +274,22 @@ def read_journal(lines: Iterable[str]) -> list[dict[str, Any]]:
             item = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ValueError(f"line {number}: not JSON ({exc.msg})") from exc
-        entries += item["items"] if isinstance(item, dict) and "items" in item else [item]
+        items = item["items"] if isinstance(item, dict) and "items" in item else [item]
+        for entry in items:
+            _check_entry(entry, number)
+        entries += items
     return entries
+
+
+def _check_entry(entry: Any, number: int) -> None:
+    """A journal entry is an object with at least method, path and status (docs/api.md)."""
+    if not isinstance(entry, dict):
+        raise ValueError(f"line {number}: a journal entry is a JSON object, not {type(entry).__name__}")
+    missing = [k for k in ("method", "path", "status") if k not in entry]
+    if missing:
+        raise ValueError(f"line {number}: journal entry without {', '.join(missing)}")
+    if not isinstance(entry["status"], int) or isinstance(entry["status"], bool):
+        raise ValueError(f"line {number}: status must be an integer, got {entry['status']!r}")
 
 
 def check_journal(entries: list[Mapping[str, Any]], settings: ApiVoSettings | None = None,

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from contracts import ContractError, load_contract, load_profile
-from scenarios.checker import check_journal, read_journal
+from scenarios.checker import UNJUDGED, check_journal, read_journal
 from scenarios.clients import DEMO_KEYS, TargetUnreachable
 from scenarios.narrative import Narrator
 from scenarios.report import write_reports
@@ -137,7 +137,9 @@ def check(args: argparse.Namespace) -> int:
             sys.stdout.write(f"{'✗' if finding.failing else '·'} {finding.describe()}\n")
             if finding.failing and finding.request is not None:
                 sys.stdout.write(f"    requête : {json.dumps(finding.request, ensure_ascii=False)}\n")
-        attempts = len(findings) - len(failing)
+        unjudged = sum(f.kind == UNJUDGED for f in findings)
+        attempts = len(findings) - len(failing) - unjudged
         sys.stdout.write(f"{len(entries)} entrée(s) auditée(s) : {len(failing)} violation(s), "
-                         f"{attempts} tentative(s) refusée(s)\n")
+                         f"{attempts} tentative(s) refusée(s)"
+                         + (f", {unjudged} changement(s) de statut non jugé(s)" if unjudged else "") + "\n")
     return 1 if failing else 0

@@ -151,3 +151,44 @@ def test_a_journal_recorded_by_the_fakes_is_clean_and_lists_every_twins_attempt(
     assert twin_rules <= {rule for rule, _ in attempts}
     expected = {("R6", "vin"), ("R3", "police_number"), ("R5", "reservations"), ("R7", "invoiced_sale_price")}
     assert expected <= attempts
+
+
+# --- journals captured in front of real systems: no vehicle_before ---------------------
+@pytest.mark.parametrize("field", DMS_FORBIDDEN)
+def test_a_forbidden_write_without_vehicle_before_is_still_flagged(field: str) -> None:
+    planted = entry(9, "dms", "PATCH", "/api/v1/vehicles/VEH-1", 200, {field: "PLANTED"})
+    flagged = [f for f in check_journal([planted]) if f.failing]
+    assert [(f.rule, f.field, f.actor) for f in flagged] == [("R6", field, "dms")]
+
+
+def test_a_status_move_without_vehicle_before_is_judged_on_the_last_answer_seen() -> None:
+    seen = entry(1, "openflex_user", "GET", "/api/v1/vehicles/VEH-1", 200,
+                 response={**VEHICLE, "status": "STOCK_VENTE"})
+    exit_without_delivery = entry(2, "dms", "PATCH", "/api/v1/vehicles/VEH-1", 200,
+                                  {"status": "SORTIE", "invoiced_sale_price": 9000})
+    flagged = [f for f in check_journal([seen, exit_without_delivery]) if f.failing]
+    assert [(f.code, f.field) for f in flagged] == [("TRANSITION_NOT_ALLOWED", "status")]
+
+
+def test_a_status_move_on_an_unknown_vehicle_is_reported_unjudged_not_passed_silently() -> None:
+    move = entry(2, "dms", "PATCH", "/api/v1/vehicles/VEH-1", 200, {"status": "SORTIE"})
+    findings = check_journal([move])
+    assert [(f.kind, f.field) for f in findings] == [("unjudged", "status")]
+    assert not [f for f in findings if f.failing]
+
+
+def test_an_admin_settings_change_is_followed_like_the_api_one() -> None:
+    opened = entry(1, "admin", "PUT", "/__admin/settings/demo", 200,
+                   {"fields": {"vin": {"dms_modifiable": True}}})
+    write = entry(2, "dms", "PATCH", "/api/v1/vehicles/VEH-1", 200, {"vin": "VF3AAAAA012345678"}, before=VEHICLE)
+    assert not [f for f in check_journal([opened, write]) if f.failing]
+    reset = entry(3, "admin", "POST", "/__admin/reset", 200)
+    again = {**write, "seq": 4}
+    assert [(f.rule, f.field) for f in check_journal([opened, write, reset, again]) if f.failing] == [("R6", "vin")]
+
+
+@pytest.mark.parametrize("line", ["[1, 2]", '"text"', '{"path": "/api/v1/vehicles"}',
+                                  '{"method": "GET", "path": "/x", "status": "200"}'])
+def test_a_malformed_journal_line_is_refused_with_its_line_number(line: str) -> None:
+    with pytest.raises(ValueError, match="line 2"):
+        read_journal(["", line])
