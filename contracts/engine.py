@@ -46,6 +46,9 @@ def evaluate(contract: Contract, settings: ApiVoSettings, actor: str,
     violations += _values(contract, settings, touched, merged)
     if "status" in touched and vehicle is not None:
         violations += _status_move(contract, settings, actor, current, merged)
+    if vehicle is not None and set(touched) - {"status"}:
+        # Data fields only: a status move is the transitions' business. Last: a more precise code first.
+        violations += _write_window(contract, actor, current)
     return violations
 
 
@@ -95,6 +98,17 @@ def _creation(contract: Contract, settings: ApiVoSettings, actor: str,
     out += [_violation(contract, "VALIDATION_ERROR", "R1", f, "Champ obligatoire à la création")
             for f in missing]
     return out
+
+
+def _write_window(contract: Contract, actor: str, vehicle: Mapping[str, Any]) -> list[Violation]:
+    """Some actors write a vehicle's data only in some statuses (lifeline.yaml `writes_in`)."""
+    spec = contract.actor.get(actor)
+    if spec is None or spec.writes_in is None or vehicle.get("status") in spec.writes_in:
+        return []
+    allowed = ", ".join(contract.statuses[s].label for s in spec.writes_in)
+    return [_violation(contract, "FORBIDDEN", spec.writes_in_rule, None,
+                       f"{spec.label} : écrit un véhicule seulement en {allowed} "
+                       f"(statut actuel {vehicle.get('status')})")]
 
 
 def _may_make(settings: ApiVoSettings, actor: str, transition: Transition) -> bool:

@@ -100,6 +100,9 @@ class VehicleSpec(Strict):
 class Actor(Strict):
     id: str
     label: str
+    # The statuses in which this actor may write an existing vehicle's data (None: any).
+    writes_in: tuple[str, ...] | None = None
+    writes_in_rule: str | None = None
 
 
 class IcarStatus(Strict):
@@ -272,6 +275,10 @@ class Contract:
         return tuple(actor.id for actor in self.lifeline.actors)
 
     @cached_property
+    def actor(self) -> dict[str, Actor]:
+        return {actor.id: actor for actor in self.lifeline.actors}
+
+    @cached_property
     def entry_status(self) -> str:
         return next(t.to for t in self.lifeline.transitions if t.from_ is None)
 
@@ -299,7 +306,7 @@ class Contract:
     # -- cross-file integrity ----------------------------------------------------
     def _cross_check(self) -> None:
         problems = [*self._check_unique(), *self._check_parameterization(), *self._check_transitions(),
-                    *self._check_statuses(), *self._check_workflows()]
+                    *self._check_statuses(), *self._check_actors(), *self._check_workflows()]
         if problems:
             raise ContractError("\n".join(problems))
 
@@ -352,6 +359,16 @@ class Contract:
                 problems.append(f"lifeline.yaml: precondition {name!r}: unknown rule {pre.rule!r}")
             if pre.code not in self.codes:
                 problems.append(f"lifeline.yaml: precondition {name!r}: unknown code {pre.code!r}")
+        return problems
+
+    def _check_actors(self) -> list[str]:
+        problems: list[str] = []
+        for actor in self.lifeline.actors:
+            row = f"lifeline.yaml: actor {actor.id!r}"
+            problems += [f"{row}: writes_in unknown status {s!r}" for s in actor.writes_in or ()
+                         if s not in self.statuses]
+            if actor.writes_in is not None and actor.writes_in_rule not in self.rules:
+                problems.append(f"{row}: writes_in_rule must name a rule of rules.yaml")
         return problems
 
     def _check_statuses(self) -> list[str]:
