@@ -15,6 +15,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from contracts import ContractError
 from mocks.common.config import default_db_path
 from mocks.common.server import LiveServer
 
@@ -36,7 +37,11 @@ def build_servers(args: argparse.Namespace) -> tuple[LiveServer, LiveServer]:
 
 
 def cli(args: argparse.Namespace) -> int:
-    openflex, icar = build_servers(args)
+    try:
+        openflex, icar = build_servers(args)
+    except (OSError, ContractError) as exc:  # a busy port, an unreadable --db, a bad --profile
+        sys.stderr.write(f"icarflex serve: {exc}\n")
+        return 2
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, _interrupt)
     openflex.start()

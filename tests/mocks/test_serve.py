@@ -75,3 +75,14 @@ def test_serve_answers_both_health_endpoints_and_keeps_data_across_a_restart(tmp
         assert [r["openflex_id"] for r in records] == [created["id"]]
         vehicle = call("GET", f"{urls['OpenFlex']}/api/v1/vehicles/{created['id']}", "demo-openflex-key")
         assert (vehicle.status_code, vehicle.json()["vin"]) == (200, ref["vin"])
+
+
+def test_serve_with_a_bad_profile_says_which_row_and_exits_2(tmp_path, capsys) -> None:  # noqa: ANN001
+    from scenarios.cli import main
+
+    profile = tmp_path / "bad.yaml"
+    profile.write_text("fields:\n  vinx: {dms_modifiable: true}\n", encoding="utf-8")
+    code = main(["serve", "--openflex-port", "0", "--icar-port", "0", "--db", str(tmp_path / "s.sqlite3"),
+                 "--profile", str(profile)])
+    assert code == 2
+    assert "fields.vinx" in capsys.readouterr().err
