@@ -78,24 +78,24 @@ def _violation(contract: Contract, code: str, rule: str | None, field: str | Non
 def _creation(contract: Contract, settings: ApiVoSettings, actor: str,
               body: Mapping[str, Any]) -> list[Violation]:
     """Rule R1: every vehicle enters in the entry status, created by whom the contract says."""
-    entry = contract.entry_status
+    entry, rule = contract.entry_status, contract.rule_for("creation")
     transition = contract.transition(None, entry, body.get("destination"))
     assert transition is not None  # the contract's cross-check guarantees it
     out = []
     if not _may_make(settings, actor, transition):
         capability = transition.gated_actors.get(actor)
         if capability:
-            out.append(_violation(contract, "VEHICLE_CREATION_NOT_ALLOWED", "R1", None,
+            out.append(_violation(contract, "VEHICLE_CREATION_NOT_ALLOWED", rule, None,
                                   f"La création de véhicules par le DMS est désactivée ({capability})",
                                   capability))
         else:
-            out.append(_violation(contract, "FORBIDDEN", "R1", None,
+            out.append(_violation(contract, "FORBIDDEN", rule, None,
                                   f"L'acteur {actor} ne crée pas de véhicule"))
     if body.get("status", entry) != entry:
-        out.append(_violation(contract, "TRANSITION_NOT_ALLOWED", "R1", "status",
+        out.append(_violation(contract, "TRANSITION_NOT_ALLOWED", rule, "status",
                               f"Tout véhicule est créé en {contract.statuses[entry].label}"))
     missing = [f for f in contract.vehicle.required_at_creation if body.get(f) is None]
-    out += [_violation(contract, "VALIDATION_ERROR", "R1", f, "Champ obligatoire à la création")
+    out += [_violation(contract, "VALIDATION_ERROR", rule, f, "Champ obligatoire à la création")
             for f in missing]
     return out
 
@@ -123,6 +123,7 @@ def _field_rights(contract: Contract, settings: ApiVoSettings, actor: str,
     R6 limits *modification*: a DMS allowed to create (capability create_vehicles)
     sets the creation data; whether it may create at all is rule R1.
     """
+    rules = contract.rules_data.checks
     out = []
     for name in touched:
         spec = contract.vehicle.fields.get(name)
@@ -130,14 +131,14 @@ def _field_rights(contract: Contract, settings: ApiVoSettings, actor: str,
         if spec is None:
             out.append(_violation(contract, "VALIDATION_ERROR", None, name, "Champ inconnu du véhicule"))
         elif spec.read_only:
-            out.append(_violation(contract, "FIELD_NOT_MODIFIABLE", "R2", name,
+            out.append(_violation(contract, "FIELD_NOT_MODIFIABLE", rules["computed_fields"], name,
                                   "Donnée calculée par OpenFlex (rapprochement référentiel, publication)"))
         elif actor == "dms" and not creating and not settings.dms_may_modify(name):
-            out.append(_violation(contract, "FIELD_NOT_MODIFIABLE", "R6", name,
+            out.append(_violation(contract, "FIELD_NOT_MODIFIABLE", rules["dms_field_rights"], name,
                                   f"« {row.guide_label if row else name} » : NON dans le paramétrage API VO",
                                   name if row else None))
         elif actor != "dms" and row is not None and row.entered_in == "ICAR":
-            out.append(_violation(contract, "FIELD_NOT_MODIFIABLE", "R8", name,
+            out.append(_violation(contract, "FIELD_NOT_MODIFIABLE", rules["icar_entered_fields"], name,
                                   f"« {row.label} » est saisi dans ICAR", name))
     return out
 
@@ -150,7 +151,7 @@ def _values(contract: Contract, settings: ApiVoSettings, touched: Mapping[str, A
         for name in contract.vehicle.price_fields:
             value = touched.get(name)
             if isinstance(value, (int, float)) and not isinstance(value, bool) and value <= 1:
-                out.append(_violation(contract, "PRICE_NOT_ALLOWED", "R7", name,
+                out.append(_violation(contract, "PRICE_NOT_ALLOWED", contract.rule_for("low_prices"), name,
                                       f"Prix de vente ≤ 1 refusé : {PRICE_SETTING} est à NON",
                                       PRICE_SETTING))
     for constraint in contract.vehicle.constraints:
@@ -169,7 +170,7 @@ def _status_move(contract: Contract, settings: ApiVoSettings, actor: str,
     # A vehicle without a status is no creation: only `_creation` may enter the lifeline (R1).
     transition = contract.transition(source, target, merged.get("destination")) if source else None
     if transition is None:
-        return [_violation(contract, "TRANSITION_NOT_ALLOWED", "R4", "status",
+        return [_violation(contract, "TRANSITION_NOT_ALLOWED", contract.rule_for("lifeline"), "status",
                            f"{source} → {target} n'est pas sur la ligne de vie "
                            f"de la destination {merged.get('destination')}")]
     if not _may_make(settings, actor, transition):

@@ -16,6 +16,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 DATA_DIR = Path(__file__).parent / "data"
+# The checks of the rule engine and the runner; rules.yaml `checks` says which rule each enforces.
+CHECKS = ("creation", "computed_fields", "status_mapping", "lifeline", "dms_field_rights", "low_prices",
+          "icar_entered_fields")
 
 
 class ContractError(ValueError):
@@ -171,6 +174,7 @@ class ErrorCode(Strict):
 
 class Rules(Strict):
     rules: tuple[Rule, ...]
+    checks: dict[str, str]
     codes: dict[str, ErrorCode]
 
 
@@ -258,6 +262,10 @@ class Contract:
     def rules(self) -> dict[str, Rule]:
         return {rule.id: rule for rule in self.rules_data.rules}
 
+    def rule_for(self, check: str) -> str:
+        """The rule id a check of the engine or the runner enforces (rules.yaml `checks`)."""
+        return self.rules_data.checks[check]  # type: ignore[index]
+
     @cached_property
     def codes(self) -> dict[str, ErrorCode]:
         return self.rules_data.codes
@@ -306,7 +314,8 @@ class Contract:
     # -- cross-file integrity ----------------------------------------------------
     def _cross_check(self) -> None:
         problems = [*self._check_unique(), *self._check_parameterization(), *self._check_transitions(),
-                    *self._check_statuses(), *self._check_actors(), *self._check_workflows()]
+                    *self._check_statuses(), *self._check_actors(),
+                    *self._check_rule_checks(), *self._check_workflows()]
         if problems:
             raise ContractError("\n".join(problems))
 
@@ -360,6 +369,14 @@ class Contract:
             if pre.code not in self.codes:
                 problems.append(f"lifeline.yaml: precondition {name!r}: unknown code {pre.code!r}")
         return problems
+
+    def _check_rule_checks(self) -> list[str]:
+        checks = self.rules_data.checks
+        problems = [f"rules.yaml: checks: {name!r} names no rule" for name in CHECKS if name not in checks]
+        problems += [f"rules.yaml: checks.{name}: no such check (one of {', '.join(CHECKS)})"
+                     for name in checks if name not in CHECKS]
+        return problems + [f"rules.yaml: checks.{name}: unknown rule {rule!r}"
+                           for name, rule in checks.items() if rule not in self.rules]
 
     def _check_actors(self) -> list[str]:
         problems: list[str] = []

@@ -258,7 +258,8 @@ def _compare(contract: Contract, vehicle_id: str, icar_status: str, openflex: Ma
     way = "en avance sur" if order.index(icar_status) > order.index(expected) else "en retard sur"
     message = (f"ICAR {icar_status} {way} OpenFlex {current} (attendu {expected})"
                + (" en fin de journal" if final else ""))
-    return [Finding(STATUS_MISMATCH, "R3", "status", None, message, entry.get("actor"), entry.get("dealer"),
+    rule = contract.rule_for("status_mapping")
+    return [Finding(STATUS_MISMATCH, rule, "status", None, message, entry.get("actor"), entry.get("dealer"),
                     ICAR, entry.get("seq"), entry.get("method"), entry.get("path"), entry.get("status"),
                     vehicle_id)]
 

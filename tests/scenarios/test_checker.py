@@ -180,11 +180,13 @@ def test_a_status_move_on_an_unknown_vehicle_is_reported_unjudged_not_passed_sil
 def test_an_admin_settings_change_is_followed_like_the_api_one() -> None:
     opened = entry(1, "admin", "PUT", "/__admin/settings/demo", 200,
                    {"fields": {"vin": {"dms_modifiable": True}}})
-    write = entry(2, "dms", "PATCH", "/api/v1/vehicles/VEH-1", 200, {"vin": "VF3AAAAA012345678"}, before=VEHICLE)
+    write = entry(2, "dms", "PATCH", "/api/v1/vehicles/VEH-1", 200, {"vin": "VF3AAAAA012345678"},
+                  before=VEHICLE)
     assert not [f for f in check_journal([opened, write]) if f.failing]
     reset = entry(3, "admin", "POST", "/__admin/reset", 200)
     again = {**write, "seq": 4}
-    assert [(f.rule, f.field) for f in check_journal([opened, write, reset, again]) if f.failing] == [("R6", "vin")]
+    flagged = [(f.rule, f.field) for f in check_journal([opened, write, reset, again]) if f.failing]
+    assert flagged == [("R6", "vin")]
 
 
 @pytest.mark.parametrize("line", ["[1, 2]", '"text"', '{"path": "/api/v1/vehicles"}',

@@ -34,7 +34,8 @@ def targets() -> Iterator[Targets]:
 def test_workflow_holds_on_the_target(targets: Targets, workflow: str) -> None:
     with Runner(targets, negative=True) as runner:
         result = runner.run([workflow])
-    failures = {s.id: s.error or [f"{step.step}: {c.name} {c.detail}" for step in s.steps for c in step.failures()]
+    failures = {s.id: s.error or [f"{step.step}: {c.name} {c.detail}"
+                                  for step in s.steps for c in step.failures()]
                 for s in result.scenarios if not s.ok}
     assert result.ok, failures or [c for c in result.final_checks if not c.ok]
     assert not result.drift, [row.describe() for row in result.drift]
