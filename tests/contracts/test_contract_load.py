@@ -168,3 +168,25 @@ def test_a_missing_file_fails_naming_it(data_copy):
     (data_copy / "workflows.yaml").unlink()
     with pytest.raises(ContractError, match="workflows.yaml"):
         load_contract(data_copy)
+
+
+def test_renumbering_a_rule_in_checks_renumbers_the_engines_verdicts(data_copy: Path) -> None:
+    from contracts import ApiVoSettings, evaluate
+
+    rules_file = data_copy / "rules.yaml"
+    raw = yaml.safe_load(rules_file.read_text(encoding="utf-8"))
+    raw["checks"]["dms_field_rights"] = "R8"
+    rules_file.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    contract = load_contract(data_copy)
+    vehicle = {"id": "v", "status": "PRE_RENTREE", "destination": "PARTICULIER", "reservations": []}
+    verdict = evaluate(contract, ApiVoSettings.defaults(contract), "dms", vehicle, {"destination": "CASSE"})
+    assert [(v.rule, v.field) for v in verdict] == [("R8", "destination")]
+
+
+def test_a_check_naming_an_unknown_rule_fails_at_load(data_copy: Path) -> None:
+    rules_file = data_copy / "rules.yaml"
+    raw = yaml.safe_load(rules_file.read_text(encoding="utf-8"))
+    raw["checks"]["low_prices"] = "R99"
+    rules_file.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ContractError, match=r"rules.yaml: checks.low_prices: unknown rule 'R99'"):
+        load_contract(data_copy)
