@@ -7,15 +7,23 @@ The backend of each fake provides `reset()`, `seed(dealer, count, seed)` and `he
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from flask import Blueprint, Response, current_app, json, request
+from flask import Blueprint, Response, current_app, json
 from pydantic import BaseModel, ConfigDict, Field
 
-from mocks.common.api import parse_body, parse_json_object, render
+from mocks.common.api import parse_body, parse_json_object, parse_query, render
 from mocks.common.auth import require
 from mocks.common.errors import NotFound
 from mocks.common.faults import FaultSettings
+
+
+class JournalQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    after: int = Field(0, ge=0, le=2**63 - 1, description="entries after this seq")
+    limit: int = Field(1000, ge=1, le=100_000)
+    dealer: str | None = None
+    format: Literal["json", "jsonl"] = "json"
 
 
 class SeedRequest(BaseModel):
@@ -56,10 +64,10 @@ def admin_blueprint() -> Blueprint:
     @bp.get("/journal")
     def journal() -> Response:
         require("admin")
-        after = request.args.get("after", default=0, type=int)
-        limit = request.args.get("limit", default=1000, type=int)
-        entries = context().journal.entries(after, min(max(limit, 1), 100_000), request.args.get("dealer"))
-        if request.args.get("format") == "jsonl":
+        query = parse_query(JournalQuery)
+        after = query.after
+        entries = context().journal.entries(after, query.limit, query.dealer)
+        if query.format == "jsonl":
             text = "".join(json.dumps(e) + "\n" for e in entries)
             return Response(text, mimetype="application/x-ndjson")
         return render({"items": entries, "next_after": entries[-1]["seq"] if entries else after}, 200)

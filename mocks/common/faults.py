@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from flask import Flask, request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mocks.common.errors import ApiError
 
@@ -25,6 +25,15 @@ class FaultSettings(BaseModel):
     paths: str = Field("^/api/", description="regex of the paths the faults apply to")
     methods: list[str] | None = Field(None, description="methods faulted (all when null)")
     count: int | None = Field(None, ge=0, description="requests left to fault (null: unlimited)")
+
+    @field_validator("paths")
+    @classmethod
+    def _a_regex(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from exc
+        return value
 
 
 class Faults:

@@ -115,3 +115,24 @@ def test_admin_settings_need_a_backend_that_keeps_them(tmp_path: Path):
     assert keeping.put("/__admin/settings/d2", json={"x": True}, headers=admin).json == {"x": True}
     assert keeping.get("/__admin/settings/d2", headers=admin).json == {"x": True}
     assert keeping.get("/__admin/settings/d2", headers={"Authorization": "Bearer k"}).status_code == 403
+
+
+ADMIN = {"Authorization": "Bearer a"}
+
+
+@pytest.mark.parametrize(("query", "field"), [
+    ("after=99999999999999999999", "after"), ("after=abc", "after"), ("after=-1", "after"),
+    ("limit=0", "limit"), ("limit=abc", "limit"), ("format=xml", "format"), ("stauts=1", "stauts")])
+def test_a_bad_journal_query_is_a_problem_naming_the_parameter(tmp_path: Path, query: str, field: str):
+    response = make_app(tmp_path).test_client().get(f"/__admin/journal?{query}", headers=ADMIN)
+    assert response.status_code == 422
+    assert response.content_type == "application/problem+json"
+    assert response.json["fields"] == [field]
+
+
+def test_a_fault_path_that_is_no_regex_is_refused_and_changes_nothing(tmp_path: Path):
+    client = make_app(tmp_path).test_client()
+    before = client.get("/__admin/faults", headers=ADMIN).json
+    response = client.put("/__admin/faults", json={"paths": "(", "error_rate": 1}, headers=ADMIN)
+    assert (response.status_code, response.json["fields"]) == (422, ["paths"])
+    assert client.get("/__admin/faults", headers=ADMIN).json == before
