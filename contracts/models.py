@@ -91,12 +91,19 @@ class ReservationSpec(Strict):
     blocking: dict[str, Any]
 
 
+class VatRegime(Strict):
+    regime: str
+    vat_recoverable: bool
+
+
 class VehicleSpec(Strict):
     fields: dict[str, FieldSpec]
     required_at_creation: tuple[str, ...]
     constraints: tuple[Constraint, ...]
     price_fields: tuple[str, ...]
     reservations: ReservationSpec
+    trade_in_sets: dict[str, Any] = {}
+    vat_by_origin: dict[str, VatRegime] = {}
 
 
 # --- lifeline ---------------------------------------------------------------------
@@ -315,7 +322,7 @@ class Contract:
     def _cross_check(self) -> None:
         problems = [*self._check_unique(), *self._check_parameterization(), *self._check_transitions(),
                     *self._check_statuses(), *self._check_actors(),
-                    *self._check_rule_checks(), *self._check_workflows()]
+                    *self._check_rule_checks(), *self._check_vehicle_data(), *self._check_workflows()]
         if problems:
             raise ContractError("\n".join(problems))
 
@@ -332,6 +339,17 @@ class Contract:
             id_lists[f"workflows.yaml: workflow {workflow.id!r} step"] = [step.id for step in workflow.steps]
         return [f"{where} {row_id!r}: duplicate id" for where, ids in id_lists.items()
                 for row_id, count in Counter(ids).items() if count > 1]
+
+    def _check_vehicle_data(self) -> list[str]:
+        problems = [f"vehicle.yaml: trade_in_sets: unknown field {name!r}"
+                    for name in self.vehicle.trade_in_sets if name not in self.vehicle.fields]
+        problems += [f"vehicle.yaml: trade_in_sets.{name}: {value!r} not one of {self.enum_values(name)}"
+                     for name, value in self.vehicle.trade_in_sets.items()
+                     if name in self.vehicle.fields and self.vehicle.fields[name].type == "enum"
+                     and value not in self.enum_values(name)]
+        origins = self.enum_values("origin")
+        return problems + [f"vehicle.yaml: vat_by_origin: {origin!r} is not an origin"
+                           for origin in self.vehicle.vat_by_origin if origin not in origins]
 
     def _check_parameterization(self) -> list[str]:
         fields = self.vehicle.fields

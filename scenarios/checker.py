@@ -32,8 +32,6 @@ VEHICLE_PATH = re.compile(r"^/api/v1/vehicles/(?P<id>[^/]+)/?$")
 SETTINGS_PATH = re.compile(r"^/api/v1/settings/api-vo/?$")
 ADMIN_SETTINGS_PATH = re.compile(r"^/__admin/settings/(?P<dealer>[^/]+)/?$")
 ADMIN_RESET_PATH = re.compile(r"^/__admin/reset/?$")
-# docs/api.md: a trade-in estimation is a REPRISE; OpenFlex sets it, the app does not send it.
-TRADE_IN_SETS = {"purchase_source": "REPRISE"}
 
 
 @dataclass(frozen=True)
@@ -190,7 +188,7 @@ def _change_of(entry: Mapping[str, Any]) -> dict[str, Any] | None:
     if method == "POST" and CREATE_PATH.match(path):
         return dict(body)
     if method == "POST" and TRADE_IN_PATH.match(path):
-        return {**TRADE_IN_SETS, **body}
+        return {**load_contract().vehicle.trade_in_sets, **body}  # OpenFlex sets these, not the app
     if method == "PATCH" and VEHICLE_PATH.match(path):
         return dict(body)
     return None

@@ -147,8 +147,8 @@ def generate_case(workflow: str, seed: int, index: int | str = 0, *, anchor: dat
         "mileage_update": mileage + rng.randrange(300, 900),   # a later reading, pushed by the DMS
         "frevo": frevo,
         "frevo_total": round(sum(line["amount"] for line in frevo), 2),
-        # Guide §3: bought from a private person → margin scheme; on a VAT invoice → normal regime.
-        "vat_recoverable": origin == "PROFESSIONNEL",
+        # DESIGN §1: the VAT regime on resale follows the purchase origin (vehicle.yaml).
+        "vat_recoverable": contract.vehicle.vat_by_origin[origin].vat_recoverable,
         "other": _other_identity(seed, workflow, index, anchor, vehicle),
     }
     case.update(_sale(fake, destination, vehicle))
