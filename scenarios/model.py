@@ -99,6 +99,9 @@ class NegativeTwin(Strict):
 
 class ScenarioFile(Strict):
     workflow: str
+    # The rows of the parameterization the workflow relies on (a profile subset): under an
+    # expected profile that turns one off, the workflow is not applicable and says why.
+    when: dict[str, Any] | None = None
     steps: tuple[ScenarioStep, ...]
     negative_twins: tuple[NegativeTwin, ...] = ()
 
@@ -122,6 +125,7 @@ class Scenario:
     steps: tuple[Step, ...]
     twins: tuple[NegativeTwin, ...]
     path: Path
+    when: dict[str, Any] | None = None
 
     @property
     def id(self) -> str:
@@ -161,11 +165,16 @@ def load_scenario(path: Path, contract: Contract) -> Scenario:
     problems = _step_problems(workflow, data) + [
         f"twin {twin.id!r}: {problem}" for twin in data.negative_twins
         for problem in _twin_problems(contract, workflow, twin)]
+    if data.when is not None:
+        try:
+            parse_overlay(contract, data.when, "when")
+        except ContractError as exc:
+            problems.append(str(exc))
     if problems:
         raise ScenarioError("\n".join(f"{path.name}: {p}" for p in problems))
     by_id = {s.step: s for s in data.steps}
     steps = tuple(Step(s, by_id[s.id].inputs, by_id[s.id].expect) for s in workflow.steps)
-    return Scenario(workflow, steps, data.negative_twins, path)
+    return Scenario(workflow, steps, data.negative_twins, path, data.when)
 
 
 def _step_problems(workflow: Workflow, data: ScenarioFile) -> list[str]:

@@ -122,9 +122,11 @@ def drift_line(drift: list[DriftRow]) -> str:
 
 
 def verdict_line(run: RunResult) -> str:
-    workflows = [s for s in run.scenarios if s.kind == "workflow"]
+    workflows = [s for s in run.scenarios if s.kind == "workflow" and not s.skipped]
+    not_applicable = sum(1 for s in run.scenarios if s.kind == "workflow" and s.skipped)
     twins = [s for s in run.scenarios if s.kind == "twin" and not s.skipped]
     caught = sum(1 for s in twins if s.ok)
-    counts = (f"{sum(s.ok for s in workflows)}/{len(workflows)} parcours, "
-              f"{caught}/{len(twins)} jumeaux négatifs attrapés, {run.duration:.1f} s")
+    counts = (f"{sum(s.ok for s in workflows)}/{len(workflows)} parcours"
+              + (f" (+{not_applicable} non applicable(s) sous ce paramétrage)" if not_applicable else "")
+              + f", {caught}/{len(twins)} jumeaux négatifs attrapés, {run.duration:.1f} s")
     return f"\n{OK} CONFORME ({counts})" if run.ok else f"\n{KO} NON CONFORME ({counts})"

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 # What a refused DMS operation must leave as it was in ICAR.
 ICAR_KEPT = ("status", "police_number", "mileage", "frevo_total", "invoice")
-MAPPING_RULE = "R3"  # guide §1: Entrée Physique / Stock de vente ↔ Stock (the mapping rule)
+DMS_ACTOR = "dms"   # the actor the API VO parameterization limits (guide §2)
 
 
 @dataclass(frozen=True)
@@ -93,14 +93,16 @@ def _mapping(runner: Runner, seen: Observation) -> Check:
     icar = (seen.record or {}).get("status")
     want = runner.contract.icar_status_for(openflex) if openflex in runner.contract.statuses else None
     return Check("correspondance OpenFlex ↔ ICAR", icar == want,
-                 f"OpenFlex {openflex} ↔ ICAR {icar} (la correspondance donne {want})", rule=MAPPING_RULE)
+                 f"OpenFlex {openflex} ↔ ICAR {icar} (la correspondance donne {want})",
+                 rule=runner.contract.rule_for("status_mapping"))
 
 
 def _expectations(runner: Runner, replay: Replay, step: Step, seen: Observation) -> list[Check]:
     checks = []
     expect = step.expect
     if expect.openflex:
-        wrong = mismatches(seen.vehicle or {}, resolve(expect.openflex, replay.values))
+        wanted = _reachable(runner, step, resolve(expect.openflex, replay.values))
+        wrong = mismatches(seen.vehicle or {}, wanted)
         checks.append(Check("état OpenFlex attendu", not wrong, "; ".join(wrong) or "conforme"))
     if expect.icar == "absent":
         known = seen.record is not None or _icar_knows(runner, replay.values.get("vehicle_id"))
@@ -112,6 +114,15 @@ def _expectations(runner: Runner, replay: Replay, step: Step, seen: Observation)
         wrong = mismatches(seen.record or {}, resolve(expect.icar, replay.values))
         checks.append(Check("état ICAR attendu", not wrong, "; ".join(wrong) or "conforme"))
     return checks
+
+
+def _reachable(runner: Runner, step: Step, wanted: dict[str, Any]) -> dict[str, Any]:
+    """What a DMS step can bring to OpenFlex: not the fields the expected parameterization
+    keeps from the DMS (guide §2; the connector leaves them out), which stay as they were."""
+    if step.contract.actor != DMS_ACTOR:
+        return wanted
+    return {name: value for name, value in wanted.items()
+            if name not in runner.contract.rows or runner.expected.dms_may_modify(name)}
 
 
 def _icar_knows(runner: Runner, vehicle_id: str | None) -> bool:
@@ -132,7 +143,7 @@ def judge_attempt(runner: Runner, replay: Replay, result: StepResult, twin: Nega
                                    rule=expected.rule))
     else:
         result.refusal = _refusal_of(refused)
-        wrong = _refusal_mismatches(refused, expected)
+        wrong = _refusal_mismatches(refused, expected, runner)
         result.checks.append(Check("refus attendu", not wrong,
                                    "; ".join(wrong) or describe_refusal(refused), rule=expected.rule))
     after = observe(runner, replay)
@@ -150,9 +161,14 @@ def _refusal_of(reply: Reply) -> dict[str, Any]:
             "label": problem.get("label"), "detail": problem.get("detail")}
 
 
-def _refusal_mismatches(reply: Reply, expected: Refusal) -> list[str]:
+def _refusal_mismatches(reply: Reply, expected: Refusal, runner: Runner | None = None) -> list[str]:
     got = _refusal_of(reply)
     wrong = []
+    if runner is not None and expected.fields and set(expected.fields) <= set(got["fields"]):
+        # A profile that keeps more from the DMS refuses more of the same write (guide §2).
+        also = [f for f in got["fields"] if f not in expected.fields and f in runner.contract.rows
+                and not runner.expected.dms_may_modify(f)]
+        expected = expected.model_copy(update={"fields": (*expected.fields, *also)})
     if got["status"] != expected.status:
         wrong.append(f"statut {got['status']} (attendu {expected.status})")
     if got["code"] != expected.code:

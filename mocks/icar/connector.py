@@ -77,6 +77,10 @@ class OpenFlexConnector:
     def get_vehicle(self, ctx: CallContext, vehicle_id: str) -> Outcome:
         return self._read(ctx, f"/api/v1/vehicles/{quote(vehicle_id, safe='')}", None)
 
+    def get_settings(self, ctx: CallContext) -> Outcome:
+        """The dealer's API VO parameterization, as OpenFlex serves it."""
+        return self._read(ctx, "/api/v1/settings/api-vo", None)
+
     def find_vehicles(self, ctx: CallContext, **filters: Any) -> Outcome:
         return self._read(ctx, "/api/v1/vehicles", {k: v for k, v in filters.items() if v is not None})
 

@@ -11,13 +11,10 @@ from dataclasses import dataclass
 from functools import cache
 
 from contracts import Contract, load_contract
+from contracts.models import VatRegime
 
 DMS_ACTOR = "dms"
 
-# Purchase origin (vehicle.yaml enum `origin`) → VAT on resale (DESIGN §1): bought from a
-# private person → margin scheme, not recoverable; bought on a VAT invoice → normal regime.
-VAT_REGIME_BY_ORIGIN = {"PARTICULIER": ("MARGE", False), "PROFESSIONNEL": ("NORMAL", True)}
-VAT_REGIME_BY_RECOVERABLE = {recoverable: regime for regime, recoverable in VAT_REGIME_BY_ORIGIN.values()}
 
 
 @dataclass(frozen=True)
@@ -71,6 +68,13 @@ def lifecycle(contract: Contract | None = None) -> Lifecycle:
         frevo_field=_field(contract, "frevo_realised"), vat_field=_field(contract, "vat_recoverable"))
 
 
-def vat_regime_for_origin(origin: str | None) -> tuple[str, bool] | None:
-    """(regime, vat_recoverable) for a purchase origin; None when OpenFlex has no origin."""
-    return VAT_REGIME_BY_ORIGIN.get(origin or "")
+def vat_regime_for_origin(origin: str | None) -> VatRegime | None:
+    """The VAT regime on resale for a purchase origin (vehicle.yaml `vat_by_origin`, DESIGN §1:
+    bought from a private person → margin scheme; on a VAT invoice → normal regime)."""
+    return load_contract().vehicle.vat_by_origin.get(origin or "")
+
+
+def vat_regime_name(vat_recoverable: bool) -> str:
+    """The regime whose VAT is (or is not) recoverable."""
+    return next(r.regime for r in load_contract().vehicle.vat_by_origin.values()
+                if r.vat_recoverable == vat_recoverable)

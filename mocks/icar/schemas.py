@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 
 from contracts import load_contract
-from mocks.icar.lifecycle import VAT_REGIME_BY_ORIGIN, lifecycle
+from mocks.icar.lifecycle import lifecycle
 
 
 def contract_type(name: str) -> Any:
@@ -42,7 +42,8 @@ InvoicedPrice = contract_type(_life.invoiced_price_field)
 VatRecoverable = contract_type(_life.vat_field)
 PoliceNumber = Annotated[str, Strict(), Field(max_length=32)]
 DmsStatus = Literal[_life.icar_statuses]  # type: ignore[valid-type]
-VatRegime = Literal[tuple(regime for regime, _ in VAT_REGIME_BY_ORIGIN.values())]  # type: ignore[valid-type]
+_REGIMES = tuple(r.regime for r in load_contract().vehicle.vat_by_origin.values())
+VatRegime = Literal[_REGIMES]  # type: ignore[valid-type]
 Text = Annotated[str, Strict(), Field(min_length=1, max_length=120)]
 
 

@@ -22,6 +22,7 @@ from datetime import date
 from typing import Any
 
 from contracts import load_contract
+from contracts.profile import MASTER_SETTING
 from mocks.common.errors import ApiError, Conflict, NotFound, ValidationFailed
 from mocks.common.journal import annotate
 from mocks.common.store import Store
@@ -34,7 +35,7 @@ from mocks.icar.errors import (
     UpstreamUnavailable,
     WrongDmsStatus,
 )
-from mocks.icar.lifecycle import VAT_REGIME_BY_RECOVERABLE, lifecycle, vat_regime_for_origin
+from mocks.icar.lifecycle import lifecycle, vat_regime_for_origin, vat_regime_name
 from mocks.icar.records import SCHEMA as RECORDS_SCHEMA
 from mocks.icar.records import Records, insert, next_counter, update
 from mocks.icar.settings import IcarSettings
@@ -141,7 +142,8 @@ class IcarBackend:
             change: Json = {"status": self.life.physical_entry}
             if number:
                 change[self.life.police_field] = number
-            change[self.life.mileage_field] = body.mileage
+            if self._dms_may_write(record, self.life.mileage_field):
+                change[self.life.mileage_field] = body.mileage
             self._push(record, "physical_entry", change, register_id=register_id)
             with self.store.transaction() as conn:
                 update(conn, "icar_records", ("id", record_id), {
@@ -210,16 +212,18 @@ class IcarBackend:
             read = self.connector.get_vehicle(self._ctx(record, "invoice"), record["openflex_id"])
             origin = (self._accepted(read) or {}).get("origin")
             vat, source = self._vat(origin, body.vat_recoverable)
-            self._push(record, "invoice", {"status": self.life.exit,
-                                           self.life.invoiced_price_field: body.invoiced_sale_price,
-                                           self.life.vat_field: vat}, etag=read.etag)
+            change: Json = {"status": self.life.exit,
+                            self.life.invoiced_price_field: body.invoiced_sale_price}
+            if self._dms_may_write(record, self.life.vat_field):
+                change[self.life.vat_field] = vat
+            self._push(record, "invoice", change, etag=read.etag)
             with self.store.transaction() as conn:
                 # Invoices are numbered only once issued (no gap in the invoice sequence).
                 number = f"F{date.today().year:04d}-{next_counter(conn, f'invoice:{dealer}'):06d}"
                 insert(conn, "icar_invoices", {
                     "number": number, "dealer": dealer, "record_id": record_id, "customer": body.customer,
                     "invoiced_sale_price": body.invoiced_sale_price, "vat_recoverable": int(vat),
-                    "vat_regime": VAT_REGIME_BY_RECOVERABLE[vat], "vat_source": source, "origin": origin,
+                    "vat_regime": vat_regime_name(vat), "vat_source": source, "origin": origin,
                     "issued_at": now()})
                 update(conn, "icar_records", ("id", record_id), {
                     "status": self.life.invoiced, "vat_recoverable": int(vat), "updated_at": now()})
@@ -234,7 +238,7 @@ class IcarBackend:
         if regime is None:
             raise ValidationFailed(f"Origine OpenFlex {origin!r} : préciser vat_recoverable",
                                    fields=["vat_recoverable"])
-        return regime[1], "ORIGIN"
+        return regime.vat_recoverable, "ORIGIN"
 
     # -- shared steps ---------------------------------------------------------------------
     @contextmanager
@@ -268,6 +272,17 @@ class IcarBackend:
                 self._register_state(conn, register_id, "REFUSED" if out.refused else "FAILED")
             self._accepted(out)
         return out
+
+    def _dms_may_write(self, record: sqlite3.Row, field: str) -> bool:
+        """Optional data goes out only where the API VO parameterization lets the DMS write it
+        (guide §2): a well-behaved connector reads it first. What the move needs (status, the
+        police number) always goes, so OpenFlex refuses it naming the row; an unreadable
+        parameterization lets OpenFlex judge."""
+        out = self.connector.get_settings(self._ctx(record, "settings"))
+        body = out.body if out.ok and isinstance(out.body, Mapping) else None
+        if body is None or (body.get("settings") or {}).get(MASTER_SETTING):
+            return True
+        return bool(((body.get("fields") or {}).get(field) or {}).get("dms_modifiable", True))
 
     def _accepted(self, out: Outcome) -> Any:
         """The body of an accepted call; raises the upstream error of a refused or failed one."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from contracts import ApiVoSettings, load_contract
-from mocks.icar.lifecycle import VAT_REGIME_BY_ORIGIN, lifecycle, vat_regime_for_origin
+from mocks.icar.lifecycle import lifecycle, vat_regime_for_origin
 
 CONTRACT = load_contract()
 LIFE = lifecycle(CONTRACT)
@@ -34,12 +34,12 @@ def test_every_field_the_connector_pushes_is_dms_modifiable_by_default(field):
 
 
 def test_vat_regimes_cover_exactly_the_contract_origins():
-    assert set(VAT_REGIME_BY_ORIGIN) == set(CONTRACT.enum_values("origin"))
+    assert set(CONTRACT.vehicle.vat_by_origin) == set(CONTRACT.enum_values("origin"))
 
 
 @pytest.mark.parametrize(("origin", "recoverable"), [("PARTICULIER", False), ("PROFESSIONNEL", True)])
 def test_vat_follows_the_purchase_origin(origin, recoverable):
-    assert vat_regime_for_origin(origin)[1] is recoverable
+    assert vat_regime_for_origin(origin).vat_recoverable is recoverable
 
 
 def test_unknown_origin_has_no_default_vat():
