@@ -62,6 +62,12 @@ def evaluate_unknown_state(contract: Contract, settings: ApiVoSettings, actor: s
             + _values(contract, settings, touched, touched))
 
 
+def order_price_violations(contract: Contract, settings: ApiVoSettings, price: Any) -> list[Violation]:
+    """Rule R7 for an Opportunités order's price (vehicle.yaml `order_price_field`)."""
+    field = contract.vehicle.order_price_field
+    return _values(contract, settings, {field: price}, {}) if field else []
+
+
 def _label(contract: Contract, field: str) -> str:
     """The guide's French label of a field: its parameterization row, else vehicle.yaml's."""
     row = contract.rows.get(field)

@@ -102,6 +102,7 @@ class VehicleSpec(Strict):
     constraints: tuple[Constraint, ...]
     price_fields: tuple[str, ...]
     reservations: ReservationSpec
+    order_price_field: str | None = None
     trade_in_sets: dict[str, Any] = {}
     vat_by_origin: dict[str, VatRegime] = {}
 
@@ -348,6 +349,9 @@ class Contract:
                      if name in self.vehicle.fields and self.vehicle.fields[name].type == "enum"
                      and value not in self.enum_values(name)]
         origins = self.enum_values("origin")
+        order = self.vehicle.order_price_field
+        if order is not None and order not in self.vehicle.price_fields:
+            problems.append(f"vehicle.yaml: order_price_field {order!r} is not one of price_fields")
         return problems + [f"vehicle.yaml: vat_by_origin: {origin!r} is not an origin"
                            for origin in self.vehicle.vat_by_origin if origin not in origins]
 

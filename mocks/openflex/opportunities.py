@@ -8,14 +8,16 @@ reservation blocking sale and publication): its sale channel for rule R5.
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from typing import Any
 
 from contracts import Contract
-from mocks.common.errors import Conflict, NotFound, ValidationFailed
+from contracts.engine import order_price_violations
+from mocks.common.errors import ApiError, Conflict, NotFound, ValidationFailed
 from mocks.common.store import dumps, loads
 from mocks.openflex import events
 from mocks.openflex.reservations import ReservationsMixin
-from mocks.openflex.schemas import ORDER_KIND, TRADE_IN_FIELDS
+from mocks.openflex.schemas import ORDER_KIND
 from mocks.openflex.tables import next_id, now
 
 SALE_CHANNEL = "sale_channel"  # the lifeline precondition an order satisfies (rule R5)
@@ -45,13 +47,14 @@ class OpportunitiesMixin(ReservationsMixin):
     def estimate_trade_in(self, dealer: str, actor: str, opportunity_id: str,
                           data: dict[str, Any]) -> dict[str, Any]:
         """The trade-in estimation: a vehicle in the entry status, a REPRISE of this opportunity."""
-        for name, value in TRADE_IN_FIELDS.items():
+        sets = self.contract.vehicle.trade_in_sets  # what a trade-in is (vehicle.yaml)
+        for name, value in sets.items():
             if data.get(name) not in (None, value):
                 raise ValidationFailed(f"Une reprise a pour {name} {value} (reçu : {data[name]})",
                                        fields=[name])
         with self.store.transaction() as conn:
             self._opportunity(conn, dealer, opportunity_id)
-            return self._create(conn, dealer, actor, {**data, **TRADE_IN_FIELDS}, opportunity_id)
+            return self._create(conn, dealer, actor, {**data, **sets}, opportunity_id)
 
     def place_order(self, dealer: str, actor: str, opportunity_id: str,
                     data: dict[str, Any]) -> dict[str, Any]:
@@ -61,6 +64,12 @@ class OpportunitiesMixin(ReservationsMixin):
             if opportunity["order"] is not None:
                 raise Conflict(f"L'opportunité {opportunity_id} a déjà une commande", fields=["order"])
             vehicle = self._load(conn, dealer, data["vehicle_id"])
+            self.audit(vehicle_before=vehicle, vehicle_id=vehicle["id"])
+            refused = [replace(v, field="price") for v in
+                       order_price_violations(self.contract, self.settings_for(dealer), data["price"])]
+            self.audit(verdict=[v.to_json() for v in refused])
+            if refused:
+                raise ApiError.from_violations(refused)
             for_sale = orderable_statuses(self.contract)
             if vehicle["status"] not in for_sale:
                 raise Conflict(f"Véhicule {vehicle['id']} en statut {vehicle['status']} : pas en vente "

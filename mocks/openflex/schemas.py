@@ -28,8 +28,6 @@ Id = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=64)]
 Text = Annotated[str, Strict(), StringConstraints(max_length=500)]
 Timestamp = Annotated[str, Field(description="Horodatage ISO 8601 (UTC)")]
 ORDER_KIND = "ORDER"  # a reservation made by an opportunity order, never by POST /reservations
-# What a trade-in estimation sets itself (DESIGN §1: the mobile app's trade-in is a REPRISE).
-TRADE_IN_FIELDS = {"purchase_source": "REPRISE"}
 
 
 def _iso_date(value: Any) -> Any:
@@ -194,7 +192,7 @@ def build(contract: Contract) -> SimpleNamespace:
     vehicle = vehicle_model(contract, reservation)
     settings, overlay = settings_models(contract)
     required = contract.vehicle.required_at_creation
-    trade_in_sets = tuple(TRADE_IN_FIELDS)
+    trade_in_sets = tuple(contract.vehicle.trade_in_sets)
     return SimpleNamespace(
         Vehicle=vehicle, Reservation=reservation, ReservationCreate=reservation_create,
         ApiVoSettings=settings, ApiVoSettingsOverlay=overlay,

@@ -177,3 +177,18 @@ def test_an_order_on_a_vehicle_already_reserved_is_a_conflict(world: World):
     problem = world.openflex.post(f"/opportunities/{opportunity['id']}/order",
                                   {"vehicle_id": vehicle["id"], "price": 9}).problem(409, "CONFLICT")
     assert problem["fields"] == ["reservations"]
+
+
+@pytest.mark.parametrize("price", [1, 0.5, 0])
+def test_an_order_at_one_euro_or_less_follows_uc_price_editable(world: World, price: float):
+    """Rule R7 applies to an order's price (vehicle.yaml order_price_field): flipping the row flips it."""
+    vehicle = world.vehicle_in("STOCK_VENTE", "PARTICULIER")
+    opportunity = world.openflex.post("/opportunities", {"customer": {"name": "Casse"}}).ok(201)
+    order = {"vehicle_id": vehicle["id"], "price": price}
+    assert world.flip("uc_price_editable") is False
+    problem = world.openflex.post(f"/opportunities/{opportunity['id']}/order", order).problem(422,
+                                                                                              "PRICE_NOT_ALLOWED")
+    assert (problem["fields"], problem["rule"]) == (["price"], ["R7"])
+    assert world.vehicle(vehicle["id"])["reservations"] == []
+    assert world.flip("uc_price_editable") is True
+    world.openflex.post(f"/opportunities/{opportunity['id']}/order", order).ok(201)
