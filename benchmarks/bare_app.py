@@ -1,19 +1,22 @@
 """The yardstick: a bare Flask app answering a vehicle of the same shape as the OpenFlex fake.
 
 GET and PATCH of one vehicle, no auth, no store, no journal, no contract; served by
-the same server with the same settings as `icarflex serve`, so the ratio measures
-what the fake's own work costs.
+the same server with the same settings as `icarflex serve` (`mocks.common.server.LiveServer`,
+waitress), so the ratio measures what the fake's own work costs.
 
     python -m benchmarks.bare_app PORT THREADS VEHICLE_JSON_FILE
 """
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 from typing import Any
 
 from flask import Flask, request
-from waitress import serve
+
+from mocks.common.server import LiveServer
 
 
 def create_app(vehicle: dict[str, Any]) -> Flask:
@@ -36,8 +39,22 @@ def create_app(vehicle: dict[str, Any]) -> Flask:
     return app
 
 
-if __name__ == "__main__":
-    port, threads, vehicle_file = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+def main(argv: list[str]) -> int:
+    port, threads, vehicle_file = int(argv[0]), int(argv[1]), argv[2]
     with open(vehicle_file, encoding="utf-8") as handle:
         sample = json.load(handle)
-    serve(create_app(sample), host="127.0.0.1", port=port, threads=threads, ident="icarflex")
+    server = LiveServer(create_app(sample), "127.0.0.1", port, threads).start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -47,8 +47,8 @@ def run(url: str, method: str, headers: dict[str, str], body: bytes | None, conn
     latencies: list[float] = []
     errors: list[int] = []
     deadline = time.perf_counter() + seconds
-    threads = [threading.Thread(target=_worker, args=(url, method, headers, body, deadline, latencies, errors))
-               for _ in range(connections)]
+    work = (url, method, headers, body, deadline, latencies, errors)
+    threads = [threading.Thread(target=_worker, args=work) for _ in range(connections)]
     began = time.perf_counter()
     for t in threads:
         t.start()

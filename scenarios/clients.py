@@ -8,11 +8,13 @@ calls. Only a transport failure raises (`TargetUnreachable`).
 """
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
+import orjson
 import requests
 
 from contracts import load_contract
@@ -59,28 +61,43 @@ class Reply:
 
 
 OnCall = Callable[[Reply], None]
+OnSend = Callable[["HttpClient", str, str, bool], None]
+
+
+def is_loopback(url: str) -> bool:
+    """A target on this machine (127.0.0.0/8, ::1, localhost): never behind a proxy."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class HttpClient:
     def __init__(self, system: str, base_url: str, key: str | None, actor: str,
-                 on_call: OnCall | None = None) -> None:
+                 on_call: OnCall | None = None, on_send: OnSend | None = None) -> None:
         self.system, self.base_url, self.actor = system, base_url.rstrip("/"), actor
         self.session = requests.Session()
+        # A loopback target needs no proxy, .netrc or CA bundle from the environment: not looking
+        # them up on every call is a good part of a replay's client-side time.
+        self.session.trust_env = not is_loopback(self.base_url)
         if key:
             self.session.headers["Authorization"] = f"Bearer {key}"
         self.on_call = on_call
+        self.on_send = on_send  # told of every request before it is sent (the runner's journal)
 
     def request(self, method: str, path: str, body: Any = None, *, headers: Mapping[str, str] | None = None,
                 params: Mapping[str, Any] | None = None, record: bool = True) -> Reply:
+        if self.on_send:
+            self.on_send(self, method, path, record)
         try:
             response = self.session.request(method, self.base_url + path, json=body, params=params,
                                             headers=dict(headers or {}), timeout=TIMEOUT)
         except requests.RequestException as exc:
             raise TargetUnreachable(f"{self.system} {self.base_url}: {exc}") from exc
-        try:
-            payload = response.json() if response.content else None
-        except ValueError:
-            payload = response.text
+        payload = _payload(response)
         reply = Reply(self.system, self.actor, method, path, response.status_code, payload,
                       dict(response.headers), body)
         if record and self.on_call:
@@ -91,6 +108,21 @@ class HttpClient:
         self.session.close()
 
 
+def _payload(response: requests.Response) -> Any:
+    """The body as JSON (orjson first, then requests' own reading), else as text; None when empty."""
+    content = response.content
+    if not content:
+        return None
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
 def _id(value: str) -> str:
     return quote(str(value), safe="")
 
@@ -99,8 +131,8 @@ class OpenFlexClient(HttpClient):
     """OpenFlex as one actor: vehicles, reservations, opportunities, settings, admin."""
 
     def __init__(self, base_url: str, key: str | None, actor: str = "openflex_user",
-                 on_call: OnCall | None = None) -> None:
-        super().__init__("openflex", base_url, key, actor, on_call)
+                 on_call: OnCall | None = None, on_send: OnSend | None = None) -> None:
+        super().__init__("openflex", base_url, key, actor, on_call, on_send)
 
     def create_vehicle(self, data: Mapping[str, Any]) -> Reply:
         return self.request("POST", f"{API}/vehicles", dict(data))
@@ -154,8 +186,8 @@ class Dms(HttpClient):
     """The ICAR DMS as its user sees it: match, physical entry, FREVO, invoice."""
 
     def __init__(self, base_url: str, key: str | None, actor: str = "dms",
-                 on_call: OnCall | None = None) -> None:
-        super().__init__("icar", base_url, key, actor, on_call)
+                 on_call: OnCall | None = None, on_send: OnSend | None = None) -> None:
+        super().__init__("icar", base_url, key, actor, on_call, on_send)
 
     def match_vehicle(self, **identity: Any) -> Reply:
         return self.request("POST", f"{API}/vehicles/match", identity)

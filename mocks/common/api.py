@@ -8,11 +8,13 @@ what is validated. Route name = backend method = OpenAPI `operationId` (STYLE §
 """
 from __future__ import annotations
 
+import json as stdlib_json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from flask import Blueprint, Response, json, request
 from pydantic import BaseModel, ValidationError
 
@@ -103,12 +105,21 @@ def parse_json_object() -> dict[str, Any]:
                        "un corps JSON est attendu", status=415, fields=["Content-Type"])
     raw = request.get_data(cache=True)
     try:
-        data = json.loads(raw.decode("utf-8"), parse_constant=_no_constant) if raw else None
+        data = _parse_strict(raw) if raw else None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValidationFailed(f"JSON invalide : {exc}", status=400, fields=["(body)"]) from exc
     if not isinstance(data, dict):
         raise ValidationFailed("Le corps doit être un objet JSON", fields=["(body)"])
     return data
+
+
+def _parse_strict(raw: bytes) -> Any:
+    """RFC 8259 JSON (orjson refuses NaN and Infinity too); what orjson cannot read (a lone
+    surrogate escape, an int over 64 bits) is read by the stdlib, which alone decides a refusal."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return stdlib_json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
 
 
 def _no_constant(name: str) -> Any:

@@ -20,6 +20,7 @@ from mocks.common.faults import Faults
 from mocks.common.faults import install as install_faults
 from mocks.common.journal import Journal
 from mocks.common.journal import install as install_journal
+from mocks.common.jsonio import OrjsonProvider
 from mocks.common.store import Store
 
 
@@ -37,7 +38,7 @@ def build_app(system: str, api: Api, schema: str, make_backend: Callable[[Flask,
               config: Mapping[str, Any] | None, defaults: Mapping[str, Any]) -> Flask:
     app = Flask(f"mocks.{system}")
     app.config.update(load_config(config, defaults))
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json = OrjsonProvider(app)  # Flask's JSON (keys sorted, non-ASCII kept), by orjson
     store = Store(app.config["DB"], schema)
     journal = Journal(store, system, app.config["JOURNAL_LIMIT"])
     faults = Faults(app.config["SEED"])

@@ -3,8 +3,9 @@
 Kept in the fake's SQLite store, bounded: past `JOURNAL_LIMIT` entries the oldest
 are dropped. Recording stays off the request's critical path: an entry is kept as raw
 text (bodies are parsed only when the journal is read) and written in batches, one
-transaction per batch, flushed before any read and at exit. Backends add what only they know (`annotate(vehicle_before=…,
-verdict=…)`); the checker audits these entries, exported as JSON lines.
+transaction per batch, flushed before any read and at exit. Backends add what only
+they know (`annotate(vehicle_before=…, verdict=…)`); the checker audits these
+entries, exported as JSON lines.
 """
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ import json
 import threading
 import time
 import weakref
+from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, Response, g, has_request_context, request
+import orjson
+from flask import Flask, Request, Response, g, has_request_context, request
 from werkzeug.exceptions import HTTPException
 
 from mocks.common.store import Store, dumps, loads
@@ -43,16 +46,20 @@ def annotate(**fields: Any) -> None:
         g.setdefault("journal", {}).update(fields)
 
 
-def _request_text() -> str | None:
-    """The request body as journaled: its raw text (parsed when read); never fails the response."""
-    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
-    if not request.content_length and not chunked:
+def _request_body(req: Request) -> bytes | str | None:
+    """The request body as journaled: its raw bytes (decoded, then parsed, later); never fails
+    the response."""
+    chunked = "chunked" in req.environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+    if not req.content_length and not chunked:
         return None
     try:
-        raw = request.get_data(cache=True)
+        return req.get_data(cache=True) or None
     except HTTPException:  # over MAX_CONTENT_LENGTH: left unread
-        return dumps({"_raw": f"(corps de {request.content_length} octets non lu : trop volumineux)"})
-    return raw.decode("utf-8", "replace") if raw else None
+        return dumps({"_raw": f"(corps de {req.content_length} octets non lu : trop volumineux)"})
+
+
+def _text(raw: bytes | str | None) -> str | None:
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
 
 
 def _parse(text: str | None) -> Any:
@@ -60,6 +67,10 @@ def _parse(text: str | None) -> Any:
     if text is None:
         return None
     try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
+    try:  # NaN / Infinity, a lone surrogate, a huge int: the stdlib reads them
         return json.loads(text, parse_constant=str)
     except ValueError:
         return {"_raw": text[:2000]}
@@ -71,36 +82,38 @@ class Journal:
         self.table = f"journal_{system}"
         store.script(SCHEMA.format(system=system))
         self._writes = 0
-        self._pending: list[tuple[Any, ...]] = []
+        self._pending: deque[tuple[Any, ...]] = deque()
         self._oldest = 0.0
         self._flush_lock = threading.Lock()
         _flush_at_exit(self)
 
     def record(self, response: Response) -> None:
-        if not request.path.startswith("/api/"):
+        """Keep this request's entry: only what must be taken now (the rest is shaped at flush)."""
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        if not req.path.startswith("/api/"):
             return
-        identity = g.get("identity")
-        extra = g.get("journal", {})
-        is_json = response.is_json or response.mimetype.endswith("+json")
-        reply = response.get_data(as_text=True) if is_json and not response.is_streamed else None
-        row = (datetime.now(UTC).isoformat(timespec="milliseconds"),
-               identity.dealer if identity else None, identity.actor if identity else None,
-               request.method, request.path, request.query_string.decode() or None, _request_text(),
-               response.status_code, reply or None, extra.get("vehicle_id"),
-               extra.get("vehicle_before"), extra.get("verdict", []))  # serialised at flush
+        context = g._get_current_object()  # type: ignore[attr-defined]
+        mimetype = response.mimetype or ""
+        is_json = mimetype == "application/json" or mimetype.endswith("+json")
+        reply = response.get_data() if is_json and not response.is_streamed else None
+        now = time.monotonic()
         if not self._pending:
-            self._oldest = time.monotonic()
-        self._pending.append(row)
-        if len(self._pending) >= _BATCH or time.monotonic() - self._oldest > _MAX_AGE:
+            self._oldest = now
+        self._pending.append((time.time(), getattr(context, "identity", None), req.method, req.path,
+                              req.query_string, _request_body(req), response.status_code, reply,
+                              getattr(context, "journal", None) or {}))
+        if len(self._pending) >= _BATCH or now - self._oldest > _MAX_AGE:
             self.flush()
 
     def flush(self) -> None:
         """Write the pending entries, in one transaction."""
         with self._flush_lock:
-            pending, self._pending = self._pending, []
+            pending, queue = [], self._pending
+            while queue:  # popleft, not a swap: an entry appended meanwhile is never lost
+                pending.append(queue.popleft())
             if not pending:
                 return
-            rows = [(*row[:-2], dumps(row[-2]), dumps(row[-1])) for row in pending]
+            rows = [_row(*entry) for entry in pending]
             with self.store.transaction() as conn:
                 conn.executemany(f"INSERT INTO {self.table} (at, dealer, actor, method, path, query, "
                                  "request, status, response, vehicle_id, vehicle_before, verdict) "
@@ -131,9 +144,18 @@ class Journal:
 
     def clear(self) -> None:
         with self._flush_lock:
-            self._pending = []
+            self._pending.clear()
         with self.store.transaction() as conn:
             conn.execute(f"DELETE FROM {self.table}")
+
+
+def _row(at: float, identity: Any, method: str, path: str, query: bytes, body: bytes | str | None,
+         status: int, reply: bytes | None, extra: dict[str, Any]) -> tuple[Any, ...]:
+    """A kept entry as the journal table's row."""
+    return (datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds"),
+            identity.dealer if identity else None, identity.actor if identity else None,
+            method, path, query.decode() or None, _text(body), status, _text(reply) or None,
+            extra.get("vehicle_id"), dumps(extra.get("vehicle_before")), dumps(extra.get("verdict", [])))
 
 
 def _flush_at_exit(journal: Journal) -> None:

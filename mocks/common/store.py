@@ -6,7 +6,6 @@ COMMIT, rolled back whole on any error, so a refused write leaves nothing behind
 """
 from __future__ import annotations
 
-import json
 import sqlite3
 import tempfile
 import threading
@@ -14,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from mocks.common.jsonio import dumps, loads
 
 
 class Store:
@@ -67,9 +68,4 @@ class Store:
         return self.connection().execute(sql, params).fetchone()
 
 
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def loads(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+__all__ = ["Store", "dumps", "loads"]

@@ -38,6 +38,9 @@ CREATE TABLE IF NOT EXISTS icar_police_register (
 );
 """
 TABLES = ("icar_records", "icar_frevo_lines", "icar_invoices", "icar_counters", "icar_police_register")
+# A reset empties the DMS but keeps its counters: a police number (livre de police) or an
+# invoice number is never issued twice, even against an OpenFlex that was not reset.
+RESET_TABLES = tuple(t for t in TABLES if t != "icar_counters")
 
 # A claim older than this is taken to belong to a crashed request and may be taken over.
 STALE_CLAIM_SECONDS = 300.0
@@ -111,5 +114,5 @@ class Records:
 
     def clear(self) -> None:
         with self.store.transaction() as conn:
-            for table in TABLES:
+            for table in RESET_TABLES:
                 conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names

@@ -68,7 +68,8 @@ class MatchRequest(Body):
 
     model_config = ConfigDict(extra="forbid",
                               json_schema_extra=schema_extra(minProperties=1, maxProperties=1))
-    openflex_id: Annotated[str, Strict(), Field(min_length=1, max_length=64)] = None  # type: ignore[assignment]
+    openflex_id: Annotated[str, Strict(), Field(min_length=1, max_length=64,  # an id, never a path
+                                                pattern=r"^[A-Za-z0-9_.:-]+$")] = None  # type: ignore[assignment]
     vin: Vin = None
     registration: Registration = None
 

@@ -24,8 +24,16 @@ class OpenFlexBackend(SeedingMixin, EventsMixin):
     def settings_for(self, dealer: str) -> ApiVoSettings:
         """The served profile with the dealer's overlay laid over it (a dealer never seen: the profile)."""
         row = self.store.one("SELECT overlay FROM openflex_settings WHERE dealer = ?", (dealer,))
-        overlay = loads(row["overlay"]) if row else {}
-        return ApiVoSettings(self.contract, {**self.profile.values, **overlay})
+        return self.settings_of(row["overlay"] if row else None)
+
+    def settings_of(self, overlay: str | None) -> ApiVoSettings:
+        """The settings a stored overlay (its text, None: none) gives, parsed once per text."""
+        settings = self.settings_cache.get(overlay)
+        if settings is None:
+            values = loads(overlay) if overlay else {}
+            settings = ApiVoSettings(self.contract, {**self.profile.values, **values})
+            self.settings_cache.put(overlay, settings)
+        return settings
 
     def get_settings(self, dealer: str) -> dict[str, Any]:
         return self.settings_for(dealer).to_json()
@@ -57,6 +65,8 @@ class OpenFlexBackend(SeedingMixin, EventsMixin):
         with self.store.transaction() as conn:
             for table in STATE_TABLES:
                 conn.execute(f"DELETE FROM {table}")
+        for cache in (self.vehicle_cache, self.overlay_seen):
+            cache.clear()  # memory only: every entry is checked against the store before it counts
 
     def health(self) -> dict[str, Any]:
         counts = {table: self.store.one(f"SELECT COUNT(*) AS n FROM openflex_{table}")["n"]

@@ -2,14 +2,18 @@
 table, the served profile and the journal hook. No Flask here (STYLE §1, §4)."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from contracts import ApiVoSettings, Contract
+from mocks.common.cache import BoundedCache
 from mocks.common.store import Store
 from mocks.openflex.reference import ReferenceTable
 
 Audit = Callable[..., None]
+CACHE_SIZE = 4096  # vehicles whose parsed JSON is kept (memory stays bounded under any load)
+LOCK_STRIPES = 64
 
 
 def no_audit(**_: Any) -> None:
@@ -25,6 +29,19 @@ class BackendBase:
         self.reference = reference
         self.audit = audit            # adds vehicle_before / vehicle_id / verdict to the journal entry
         self.default_seed = default_seed
+        # Parsed state, each entry valid for one stamp read from the store on every use (so several
+        # processes may share the file): a vehicle's JSON by id for one version, settings by overlay text.
+        self.vehicle_cache: BoundedCache[str, tuple[int, dict[str, Any]]] = BoundedCache(CACHE_SIZE)
+        self.settings_cache: BoundedCache[str | None, ApiVoSettings] = BoundedCache(64)
+        self.overlay_seen: BoundedCache[str, tuple[str | None]] = BoundedCache(1024)  # a hint, by dealer
+        self._vehicle_locks = tuple(threading.Lock() for _ in range(LOCK_STRIPES))
+
+    def vehicle_lock(self, vehicle_id: str) -> threading.Lock:
+        """The lock a writer of this vehicle holds in this process (striped: a few for all ids)."""
+        return self._vehicle_locks[hash(vehicle_id) % LOCK_STRIPES]
 
     def settings_for(self, dealer: str) -> ApiVoSettings:  # pragma: no cover - provided by the backend
+        raise NotImplementedError
+
+    def settings_of(self, overlay: str | None) -> ApiVoSettings:  # pragma: no cover - provided by the backend
         raise NotImplementedError

@@ -32,6 +32,15 @@ def record(conn: sqlite3.Connection, dealer: str, type_: str, actor: str | None,
     return int(cursor.lastrowid or 0)
 
 
+def record_many(conn: sqlite3.Connection, dealer: str, actor: str | None, vehicle_id: str | None,
+                items: list[tuple[str, dict[str, Any]]]) -> None:
+    """Several events of one change, in one statement."""
+    at = now()
+    conn.executemany("INSERT INTO openflex_events (dealer, type, vehicle_id, actor, at, data) "
+                     "VALUES (?,?,?,?,?,?)",
+                     [(dealer, type_, vehicle_id, actor, at, dumps(data)) for type_, data in items])
+
+
 class EventsMixin(BackendBase):
     def list_events(self, dealer: str, after: int = 0, limit: int = 100) -> dict[str, Any]:
         rows = self.store.query("SELECT * FROM openflex_events WHERE dealer = ? AND cursor > ? "

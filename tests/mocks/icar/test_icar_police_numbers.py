@@ -28,7 +28,8 @@ def test_police_numbers_stay_sequential_and_unique_under_concurrent_entries(syst
     assert statuses == [200] * ENTRIES
 
     register = systems.icar("GET", "/police-register").json()["items"]
-    assert [e["seq"] for e in register] == list(range(1, ENTRIES + 1))  # in order of entry, no gap
+    start = register[0]["seq"]  # the register survives resets: numbers are never reused
+    assert [e["seq"] for e in register] == list(range(start, start + ENTRIES))  # in order of entry, no gap
     assert len({e["number"] for e in register}) == ENTRIES
     assert all(re.fullmatch(r"PARIS16-\d{4}-\d{6}", e["number"]) for e in register)
     assert all(e["number"].endswith(f"-{e['seq']:06d}") for e in register)
@@ -49,7 +50,9 @@ def test_each_dealer_site_keeps_its_own_register(systems):
                          key="demo2-icar-key")
     assert entry.status_code == 200, entry.text
     assert (record["police_number"][:8], entry.json()["police_number"][:7]) == ("PARIS16-", "LYON03-")
-    assert entry.json()["police_number"].endswith("-000001")
+    lyon = systems.icar("GET", "/police-register", key="demo2-icar-key").json()["items"]
+    assert entry.json()["police_number"].endswith(f"-{lyon[-1]['seq']:06d}")
+    assert {e["number"][:7] for e in lyon} == {"LYON03-"}
 
 
 def test_an_override_already_in_the_register_is_refused(systems):
@@ -73,3 +76,13 @@ def test_two_entries_of_the_same_vehicle_at_once_book_one_number(systems):
         assert sorted(pool.map(enter, range(2))) == [200, 409]
     assert [e["state"] for e in systems.icar("GET", "/police-register").json()["items"]] == ["BOOKED"]
     assert len(systems.dms_writes(created["id"])) == 1
+
+
+def test_a_reset_never_reissues_a_police_number(systems):
+    _, record = systems.in_stock()
+    reset = systems.session.post(systems.icar_url + "/__admin/reset",
+                                 headers={"Authorization": "Bearer demo-admin-key"}, timeout=30)
+    assert reset.status_code == 200
+    _, again = systems.in_stock()
+    assert again["police_number"] != record["police_number"]
+    assert again["police_number"] > record["police_number"]
