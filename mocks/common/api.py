@@ -110,7 +110,29 @@ def parse_json_object() -> dict[str, Any]:
         raise ValidationFailed(f"JSON invalide : {exc}", status=400, fields=["(body)"]) from exc
     if not isinstance(data, dict):
         raise ValidationFailed("Le corps doit être un objet JSON", fields=["(body)"])
+    unwritable = _unencodable(data)
+    if unwritable:  # a lone surrogate (\ud800) reads as JSON but is no Unicode text: refuse it here
+        raise ValidationFailed("Texte Unicode invalide (surrogat isolé)", fields=unwritable)
     return data
+
+
+def _unencodable(value: Any, path: str = "") -> list[str]:
+    """Paths of the strings (keys or values) that are not valid Unicode text."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return [path or "(body)"]
+        return []
+    if isinstance(value, dict):
+        out = []
+        for key, item in value.items():
+            shown = f"{path}.{key.encode('utf-8', 'backslashreplace').decode()}".lstrip(".")
+            out += _unencodable(key, shown) + _unencodable(item, shown)
+        return out
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _unencodable(v, f"{path}.{i}".lstrip("."))]
+    return []
 
 
 def _parse_strict(raw: bytes) -> Any:

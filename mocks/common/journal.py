@@ -70,9 +70,11 @@ def _parse(text: str | None) -> Any:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
         pass
-    try:  # NaN / Infinity, a lone surrogate, a huge int: the stdlib reads them
-        return json.loads(text, parse_constant=str)
-    except ValueError:
+    try:  # NaN / Infinity, a huge int: the stdlib reads them
+        value = json.loads(text, parse_constant=str)
+        orjson.dumps(value)  # a lone surrogate reads but cannot be written back: keep it as text
+        return value
+    except (ValueError, TypeError):
         return {"_raw": text[:2000]}
 
 

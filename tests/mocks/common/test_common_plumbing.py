@@ -136,3 +136,14 @@ def test_a_fault_path_that_is_no_regex_is_refused_and_changes_nothing(tmp_path: 
     response = client.put("/__admin/faults", json={"paths": "(", "error_rate": 1}, headers=ADMIN)
     assert (response.status_code, response.json["fields"]) == (422, ["paths"])
     assert client.get("/__admin/faults", headers=ADMIN).json == before
+
+
+@pytest.mark.parametrize("body", ['{"size": "\\ud800"}', '{"\\udc00": 1}', '{"size": ["\\ud83d"]}'])
+def test_a_lone_surrogate_is_refused_and_the_journal_stays_readable(tmp_path: Path, body: str):
+    client = make_app(tmp_path).test_client()
+    response = client.post("/api/v1/things", data=body, headers=AUTH)
+    assert response.status_code == 422
+    assert response.content_type == "application/problem+json"
+    assert response.json["fields"]
+    for query in ("", "?format=jsonl"):
+        assert client.get(f"/__admin/journal{query}", headers=ADMIN).status_code == 200
