@@ -21,7 +21,7 @@ from contracts.models import FieldSpec
 from mocks.openflex.reference import RECONCILIATIONS
 
 BODY = ConfigDict(extra="forbid")
-QUERY = ConfigDict(extra="ignore")
+QUERY = ConfigDict(extra="forbid")  # a misspelt filter (?stauts=) is an error, not the whole list
 StrictBool = Annotated[bool, Strict()]
 Money = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)]
 Id = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=64)]

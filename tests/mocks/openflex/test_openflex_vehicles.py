@@ -200,3 +200,8 @@ def test_a_bad_list_query_is_refused_naming_the_parameter(world: World, query: s
 def test_an_unknown_vehicle_is_404(world: World):
     world.openflex.get("/vehicles/VEH-999999").problem(404, "NOT_FOUND")
     world.dms.patch("/vehicles/VEH-999999", {"mileage": 1}).problem(404, "NOT_FOUND")
+
+
+def test_a_misspelt_list_filter_is_refused_not_ignored(world):
+    problem = world.openflex.get("/vehicles?stauts=SORTIE").problem(422, "VALIDATION_ERROR")
+    assert problem["fields"] == ["stauts"]
