@@ -129,10 +129,14 @@ class IcarBackend:
     # -- physical entry (R3) --------------------------------------------------------------
     def book_physical_entry(self, dealer: str, record_id: str, body: schemas.PhysicalEntryRequest) -> Json:
         """Police number from the register, STOCK, and {status, police_number, mileage} pushed."""
-        self._record(dealer, record_id)  # 404 before judging the input against the record
+        known = self._record(dealer, record_id)  # 404 before judging the input against the record
         entry_date = body.entry_date or date.today()
         if entry_date > date.today():
             raise ValidationFailed("La date d'entrée ne peut pas être dans le futur", fields=["entry_date"])
+        matched_on = date.fromisoformat(str(known["created_at"])[:10])
+        if entry_date < matched_on:  # the livre de police runs forward: no entry before the match
+            raise ValidationFailed(f"La date d'entrée ne peut pas précéder le rapprochement ({matched_on})",
+                                   fields=["entry_date"])
 
         def allocate(conn: sqlite3.Connection, record: sqlite3.Row) -> tuple[str | None, int | None]:
             return self._allocate(conn, record, entry_date, body.police_number)

@@ -112,7 +112,9 @@ def test_an_invoice_before_delivery_is_refused_by_openflex_and_nothing_is_invoic
 
 @pytest.mark.parametrize(("body", "field"), [
     ({"mileage": -1}, "mileage"), ({"mileage": "12"}, "mileage"), ({}, "mileage"),
-    ({"mileage": 1, "entry_date": "2999-01-01"}, "entry_date"), ({"mileage": 1, "extra": 1}, "extra")])
+    ({"mileage": 1, "entry_date": "2999-01-01"}, "entry_date"),
+    ({"mileage": 1, "entry_date": "0001-01-01"}, "entry_date"),
+    ({"mileage": 1, "extra": 1}, "extra")])
 def test_bad_physical_entry_input_is_refused_before_any_call(systems, body, field):
     _, record = systems.matched()
     before = len(systems.sync_log())
