@@ -61,9 +61,11 @@ def test_html_holds_every_step_every_workflow_and_the_guides_sentences(reports: 
     for result in full_run.scenarios:
         if result.skipped:
             continue
-        assert f'id="{result.kind}-{result.id}"' in page
+        anchor = f'id="{result.kind}-{result.id}"'
+        assert anchor in page
+        section = page[page.index(anchor):].split("</section>", 1)[0]  # this scenario's own section
         for step in result.steps:
-            assert f'data-step="{step.step}"' in page or step.kind == "setup"
+            assert f'data-step="{step.step}"' in section or step.kind == "setup", (result.id, step.step)
     for rule in CONTRACT.rules_data.rules:
         assert " ".join(rule.guide.split()) in " ".join(text.split())
     assert page.count("<svg") >= len(CONTRACT.workflows)
