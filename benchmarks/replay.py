@@ -10,8 +10,11 @@ import time
 from typing import Any
 
 from contracts import load_contract
+from mocks.openflex.app import DEFAULTS as OPENFLEX_DEFAULTS
 from scenarios.fakes import local_fakes
 from scenarios.runner import Runner, Targets
+
+DEFAULT_REFERENCE_SIZE = int(OPENFLEX_DEFAULTS["REFERENCE_SIZE"])
 
 
 def replay_all_in_process(seed: int) -> float:
@@ -28,8 +31,11 @@ def replay_all_in_process(seed: int) -> float:
 
 
 def replay_vehicles(count: int, seed: int, workflow: str = "particulier") -> dict[str, Any]:
-    """Seconds to take `count` vehicles through the whole `workflow` lifeline, both systems involved."""
-    with local_fakes() as fakes:
+    """Seconds to take `count` vehicles through the whole `workflow` lifeline, both systems involved.
+
+    OpenFlex's referential holds a vehicle for each (each is taken in as RECONCILED, rule R2)."""
+    reference = {"REFERENCE_SIZE": max(DEFAULT_REFERENCE_SIZE, count + count // 10)}
+    with local_fakes(openflex_config=reference) as fakes:
         started = time.perf_counter()
         with Runner(Targets(fakes.openflex_url, fakes.icar_url), seed=seed, negative=False) as runner:
             result = runner.run([workflow] * count)

@@ -29,6 +29,9 @@ from scenarios.generate import generate_case
 from scenarios.model import NegativeTwin, Scenario, Step, load_scenarios
 from scenarios.results import ATTEMPT, SETUP, STEP, Call, Check, RunResult, ScenarioResult, StepResult
 
+REFERENCE_PAGE = 500  # the most vehicles of the referential one read returns (docs/api.md)
+DMS_ACTOR = verdicts.DMS_ACTOR  # the actor of the ICAR connector's calls on OpenFlex
+
 
 @dataclass(frozen=True)
 class Targets:
@@ -108,6 +111,8 @@ class Runner:
         self._salt, self._index = "", 0
         self._reference: list[dict[str, Any]] | None = None
         self._used_vins: set[str] = set()
+        self._fresh = False  # targets reset by this run: only its own vehicles exist there
+        self._pending: Call | None = None  # the last ICAR call whose OpenFlex effects are not read yet
 
     def close(self) -> None:
         """Hang up every keep-alive connection (a fake stopping next need not wait for them)."""
@@ -130,23 +135,27 @@ class Runner:
     def _on_send(self, client: HttpClient, method: str, path: str, record: bool) -> None:
         """Before any request of ours: an API call may add OpenFlex journal entries (an ICAR one
         through its connector), so the journal is read again only after one. The entries that an
-        ICAR call will cause are told apart from those before it by reading these first."""
+        ICAR call will cause are told apart from those before it by reading these first; the
+        effects of the last ICAR call are read at the latest before a request that could add
+        entries of the DMS actor (so a state read of another actor waits for the step's last read)."""
         if not path.startswith("/api/"):
             return  # the simulator's controls are not journaled
-        if client.system == "icar" and record and client.on_call is not None:
+        separate = client.system == "icar" and record and client.on_call is not None
+        dms_read = client.system == "openflex" and client.actor == DMS_ACTOR
+        if separate or (self._pending is not None and (record or dms_read)):
             self._entries += self._drain()
         self._unread = True
 
     def _on_call(self, reply: Reply) -> None:
         self._replies.append(reply)
-        # The OpenFlex entries an ICAR call caused (its connector's writes) belong to that call;
-        # an OpenFlex call's own entries are read with the rest of its step.
-        entries = self._drain() if reply.system == "icar" else []
-        self._entries += entries
         problem = reply.problem
         call = Call(reply.actor, reply.system, reply.method, reply.path, reply.status,
-                    (reply.body or {}).get("code") if isinstance(reply.body, dict) and not reply.ok else None,
-                    [e for e in entries if reply.system == "icar" and e.get("actor") == "dms"])
+                    (reply.body or {}).get("code") if isinstance(reply.body, dict) and not reply.ok else None)
+        if reply.system == "icar" and self.journal_on:
+            # The OpenFlex entries an ICAR call caused (its connector's writes) belong to that call:
+            # they are its DMS entries of the next read of the journal (see _on_send). An OpenFlex
+            # call's own entries are read with the rest of its step.
+            self._pending = call
         if problem:
             inner = " ".join([str(problem.get("code")), ",".join(problem.get("rule") or []),
                               ",".join(problem.get("fields") or [])])
@@ -158,12 +167,16 @@ class Runner:
         """The OpenFlex journal's entries since the last drain (none read when no API call was made)."""
         if not self.journal_on or not self._unread:
             return []
+        pending, self._pending = self._pending, None
         reply = self.admin.journal(self._cursor, self.targets.dealer)
         if not reply.ok:
             return []
         self._unread = False
         self._cursor = reply.body.get("next_after", self._cursor)
-        return reply.body.get("items") or []
+        entries = reply.body.get("items") or []
+        if pending is not None:
+            pending.effects = [e for e in entries if e.get("actor") == DMS_ACTOR]
+        return entries
 
     # -- a run ---------------------------------------------------------------------
     def run(self, workflow_ids: Sequence[str]) -> RunResult:
@@ -182,6 +195,7 @@ class Runner:
     def _prepare(self, result: RunResult) -> None:
         if self.reset:
             done = self.admin.reset().ok and self.icar_admin.reset().ok
+            self._fresh = done
             if not done:
                 self._salt = f"{time.time_ns()}-"
                 result.notes.append("pas de remise à zéro des cibles (clé admin refusée) : véhicules neufs")
@@ -210,9 +224,7 @@ class Runner:
     def _adopt_reference_vehicle(self, case: dict[str, Any]) -> None:
         """Take a vehicle of the target's referential when it publishes one (rule R2: RECONCILED)."""
         if self._reference is None:
-            reply = self.reader.request("GET", "/api/v1/reference/vehicles", params={"limit": 500},
-                                        record=False)
-            self._reference = (reply.body or {}).get("items", []) if reply.ok else []
+            self._reference = self._reference_vehicles()
         pool = [r for r in self._reference if r["vin"] not in self._used_vins]
         rng = Random(f"{self.seed}:{case['index']}")
         same_make = [r for r in pool if r["make"].upper() == case["make"]]
@@ -221,11 +233,26 @@ class Runner:
         rng.shuffle(others)
         for chosen in (same_make + others)[:10]:
             self._used_vins.add(chosen["vin"])
-            if self._vehicle_exists(chosen["vin"]):
+            if not self._fresh and self._vehicle_exists(chosen["vin"]):
                 continue  # a target not reset may hold it already: one vehicle per VIN
             case["vehicle"].update(vin=chosen["vin"], registration=chosen["registration"])
             case.update(make=chosen["make"], model=chosen["model"])
             return
+        self._used_vins.add(case["vehicle"]["vin"])  # a reset target holds only the VINs used here
+
+    def _reference_vehicles(self) -> list[dict[str, Any]]:
+        """The target's referential; one make at a time when it holds more than one page."""
+        def page(**filters: Any) -> dict[str, Any]:
+            reply = self.reader.request("GET", "/api/v1/reference/vehicles",
+                                        params={"limit": REFERENCE_PAGE, **filters}, record=False)
+            return reply.body if reply.ok and isinstance(reply.body, dict) else {}
+        first = page()
+        items = first.get("items") or []
+        if int(first.get("total") or 0) <= len(items):
+            return items
+        makes = sorted(set((first.get("wmi") or {}).values()))
+        by_make = [page(make=make).get("items") or [] for make in makes]
+        return [item for found in by_make for item in found] or items
 
     def _vehicle_exists(self, vin: str) -> bool:
         reply = self.reader.find_vehicles(vin=vin)

@@ -128,7 +128,7 @@ def _reachable(runner: Runner, step: Step, wanted: dict[str, Any]) -> dict[str, 
 def _icar_knows(runner: Runner, vehicle_id: str | None) -> bool:
     if vehicle_id is None:
         return False
-    reply = runner.icar.records()
+    reply = runner.icar.records(openflex_id=vehicle_id)
     items = (reply.body or {}).get("items", []) if reply.ok and isinstance(reply.body, dict) else []
     return any(item.get("openflex_id") == vehicle_id for item in items)
 

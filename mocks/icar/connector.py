@@ -1,6 +1,7 @@
-"""The DMS-side client of the OpenFlex API VO, with `requests`.
+"""The DMS-side client of the OpenFlex API VO.
 
-One `requests.Session` per thread, a timeout on every call, bounded retries with
+One keep-alive connection per thread (`LeanHttp` for an OpenFlex on loopback, a
+`requests.Session` for any other), a timeout on every call, bounded retries with
 exponential backoff on timeouts, connection errors and 5xx; a 4xx is a refusal and
 is never retried. Every call is written to the sync log (`SyncLog`), whatever its
 outcome.
@@ -20,9 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
+from mocks.common.lean_http import LeanHttp, TransportError, encode_json, lean_capable
 from mocks.icar.synclog import FAILED, OK, REFUSED, CallContext, SyncEntry, SyncLog
 
 USER_AGENT = "icarflex-icar-connector/0.1"
@@ -72,6 +75,9 @@ class OpenFlexConnector:
         self.settings = settings
         self.log = log
         self._local = threading.local()
+        url = settings.base_url.rstrip("/")
+        lean_headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        self._lean = LeanHttp(url, settings.timeout, lean_headers) if lean_capable(url) else None
 
     # -- public calls -------------------------------------------------------------
     def get_vehicle(self, ctx: CallContext, vehicle_id: str) -> Outcome:
@@ -150,17 +156,36 @@ class OpenFlexConnector:
         if count:
             entry.attempts += 1
         started = time.monotonic()
-        try:
-            response = self._session().request(method, self._url(path), json=body,
-                                               params=params, headers=headers, timeout=self.settings.timeout)
-            reply = _Reply(response.status_code, _json(response), response.headers.get("ETag"), None)
-        except requests.Timeout as exc:
-            reply = _Reply(None, None, None, f"timeout ({self.settings.timeout} s): {type(exc).__name__}")
-        except requests.RequestException as exc:
-            reply = _Reply(None, None, None, f"{type(exc).__name__}: {exc}"[:300])
+        if self._lean is not None:
+            reply = self._send_lean(method, path, body, headers, params)
+        else:
+            reply = self._send_requests(method, path, body, headers, params)
         entry.tries.append({"method": method, "status": reply.status, "error": reply.error,
                             "elapsed_ms": int((time.monotonic() - started) * 1000)})
         return reply
+
+    def _send_lean(self, method: str, path: str, body: Any, headers: dict[str, str],
+                   params: dict[str, Any] | None) -> _Reply:
+        assert self._lean is not None
+        data = None if body is None else encode_json(body)
+        try:
+            answer = self._lean.request(method, path, body=data, headers=headers, params=params)
+        except TransportError as exc:
+            if exc.timed_out:
+                return _Reply(None, None, None, f"timeout ({self.settings.timeout} s): {exc}"[:300])
+            return _Reply(None, None, None, f"ConnectionError: {exc}"[:300])
+        return _Reply(answer.status, _json_bytes(answer.content), answer.header("ETag"), None)
+
+    def _send_requests(self, method: str, path: str, body: Any, headers: dict[str, str],
+                       params: dict[str, Any] | None) -> _Reply:
+        try:
+            response = self._session().request(method, self._url(path), json=body,
+                                               params=params, headers=headers, timeout=self.settings.timeout)
+            return _Reply(response.status_code, _json(response), response.headers.get("ETag"), None)
+        except requests.Timeout as exc:
+            return _Reply(None, None, None, f"timeout ({self.settings.timeout} s): {type(exc).__name__}")
+        except requests.RequestException as exc:
+            return _Reply(None, None, None, f"{type(exc).__name__}: {exc}"[:300])
 
     def _sleep(self, round_: int) -> None:
         time.sleep(min(self.settings.backoff * 2 ** (round_ - 1), BACKOFF_CAP))
@@ -190,6 +215,16 @@ def _same(current: Any, wanted: Any) -> bool:
             and not isinstance(current, bool):
         return abs(float(current) - float(wanted)) < 1e-6
     return current == wanted
+
+
+def _json_bytes(content: bytes) -> Any:
+    """The answer as JSON; what is not JSON kept as `_raw` text (None when empty)."""
+    if not content:
+        return None
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return {"_raw": content.decode("utf-8", "replace")[:500]}
 
 
 def _json(response: requests.Response) -> Any:
