@@ -139,11 +139,11 @@ def _field_rights(contract: Contract, settings: ApiVoSettings, actor: str,
         elif spec.read_only:
             out.append(_violation(contract, "FIELD_NOT_MODIFIABLE", rules["computed_fields"], name,
                                   "Donnée calculée par OpenFlex (rapprochement référentiel, publication)"))
-        elif actor == "dms" and not creating and not settings.dms_may_modify(name):
+        elif actor == contract.dms_actor and not creating and not settings.dms_may_modify(name):
             out.append(_violation(contract, "FIELD_NOT_MODIFIABLE", rules["dms_field_rights"], name,
                                   f"« {row.guide_label if row else name} » : NON dans le paramétrage API VO",
                                   name if row else None))
-        elif actor != "dms" and row is not None and row.entered_in == "ICAR":
+        elif actor != contract.dms_actor and row is not None and row.entered_in == "ICAR":
             out.append(_violation(contract, "FIELD_NOT_MODIFIABLE", rules["icar_entered_fields"], name,
                                   f"« {row.label} » est saisi dans ICAR", name))
     return out
@@ -213,7 +213,8 @@ def is_blocking_reservation(contract: Contract, reservation: Mapping[str, Any]) 
 
 def has_sale_channel(contract: Contract, reservations: list[Mapping[str, Any]]) -> bool:
     """Rule R5: sold through an Opportunités order, or under the blocking reservation."""
-    return any(r.get("kind") == "ORDER" or is_blocking_reservation(contract, r) for r in reservations)
+    order = contract.vehicle.reservations.order
+    return any(r.get("kind") == order or is_blocking_reservation(contract, r) for r in reservations)
 
 
 def is_published(contract: Contract, status: str, reservations: list[Mapping[str, Any]]) -> bool:

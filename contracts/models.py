@@ -89,6 +89,14 @@ class Constraint(Strict):
 class ReservationSpec(Strict):
     kinds: tuple[str, ...]
     blocking: dict[str, Any]
+    order: str
+
+    @model_validator(mode="after")
+    def _known_kinds(self) -> ReservationSpec:
+        unknown = {self.order, self.blocking.get("kind")} - set(self.kinds)
+        if unknown:
+            raise ValueError(f"reservation kinds {sorted(map(str, unknown))} are not in kinds")
+        return self
 
 
 class VatRegime(Strict):
@@ -111,6 +119,8 @@ class VehicleSpec(Strict):
 class Actor(Strict):
     id: str
     label: str
+    # The actor the API VO parameterization limits (guide §2): the DMS.
+    api_vo: bool = False
     # The statuses in which this actor may write an existing vehicle's data (None: any).
     writes_in: tuple[str, ...] | None = None
     writes_in_rule: str | None = None
@@ -295,6 +305,11 @@ class Contract:
         return {actor.id: actor for actor in self.lifeline.actors}
 
     @cached_property
+    def dms_actor(self) -> str:
+        """The actor the API VO parameterization limits (lifeline.yaml `api_vo`)."""
+        return next(actor.id for actor in self.lifeline.actors if actor.api_vo)
+
+    @cached_property
     def entry_status(self) -> str:
         return next(t.to for t in self.lifeline.transitions if t.from_ is None)
 
@@ -402,6 +417,8 @@ class Contract:
 
     def _check_actors(self) -> list[str]:
         problems: list[str] = []
+        if sum(actor.api_vo for actor in self.lifeline.actors) != 1:
+            problems.append("lifeline.yaml: actors: exactly one actor must be api_vo (the DMS)")
         for actor in self.lifeline.actors:
             row = f"lifeline.yaml: actor {actor.id!r}"
             problems += [f"{row}: writes_in unknown status {s!r}" for s in actor.writes_in or ()

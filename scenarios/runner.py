@@ -30,7 +30,7 @@ from scenarios.model import NegativeTwin, Scenario, Step, load_scenarios
 from scenarios.results import ATTEMPT, SETUP, STEP, Call, Check, RunResult, ScenarioResult, StepResult
 
 REFERENCE_PAGE = 500  # the most vehicles of the referential one read returns (docs/api.md)
-DMS_ACTOR = verdicts.DMS_ACTOR  # the actor of the ICAR connector's calls on OpenFlex
+DMS_ACTOR = load_contract().dms_actor  # the actor of the ICAR connector's calls on OpenFlex
 
 
 @dataclass(frozen=True)
@@ -264,9 +264,8 @@ class Runner:
         self.listener.scenario_started(result)
         unmet = self._unmet(scenario.when)
         if unmet:
-            result.skipped = f"parcours non applicable sous le paramétrage attendu : {', '.join(unmet)}"
-            self.listener.scenario_done(result)
-            return result
+            reason = f"parcours non applicable sous le paramétrage attendu : {', '.join(unmet)}"
+            return self._skipped(result, reason)
         replay = self._new_replay(workflow.id)
         result.vehicle = replay.identity()
         for step in scenario.steps:
@@ -283,9 +282,8 @@ class Runner:
         self.listener.scenario_started(result)
         unmet = self._unmet(scenario.when) + self._unmet(twin.when)
         if unmet:
-            result.skipped = f"prémisse non tenue par le paramétrage attendu : {', '.join(unmet)}"
-            self.listener.scenario_done(result)
-            return result
+            reason = f"prémisse non tenue par le paramétrage attendu : {', '.join(unmet)}"
+            return self._skipped(result, reason)
         replay = self._new_replay(scenario.id)
         result.vehicle = replay.identity()
         restore: dict[str, Any] = {}
@@ -315,6 +313,11 @@ class Runner:
         result.vehicle.update({k: replay.values[k] for k in ("police_number", "vehicle_id", "icar_id")
                                if k in replay.values})
         self.listener.scenario_done(result)
+
+    def _skipped(self, result: ScenarioResult, reason: str) -> ScenarioResult:
+        result.skipped = reason
+        self.listener.scenario_done(result)
+        return result
 
     def _unmet(self, when: Mapping[str, Any] | None) -> list[str]:
         """The rows of a premise (a profile subset) the expected parameterization does not hold."""

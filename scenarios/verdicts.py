@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
 # What a refused DMS operation must leave as it was in ICAR.
 ICAR_KEPT = ("status", "police_number", "mileage", "frevo_total", "invoice")
-DMS_ACTOR = "dms"   # the actor the API VO parameterization limits (guide §2)
 
 
 @dataclass(frozen=True)
@@ -119,7 +118,7 @@ def _expectations(runner: Runner, replay: Replay, step: Step, seen: Observation)
 def _reachable(runner: Runner, step: Step, wanted: dict[str, Any]) -> dict[str, Any]:
     """What a DMS step can bring to OpenFlex: not the fields the expected parameterization
     keeps from the DMS (guide §2; the connector leaves them out), which stay as they were."""
-    if step.contract.actor != DMS_ACTOR:
+    if step.contract.actor != runner.contract.dms_actor:
         return wanted
     return {name: value for name, value in wanted.items()
             if name not in runner.contract.rows or runner.expected.dms_may_modify(name)}

@@ -13,7 +13,7 @@ from functools import cache
 from contracts import Contract, load_contract
 from contracts.models import VatRegime
 
-DMS_ACTOR = "dms"
+DMS_ACTOR = load_contract().dms_actor
 
 
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints, create_model
 
-from contracts import Contract
+from contracts import Contract, load_contract
 from contracts.models import FieldSpec
 from mocks.openflex.reference import RECONCILIATIONS
 
@@ -27,7 +27,7 @@ Money = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)]
 Id = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=64)]
 Text = Annotated[str, Strict(), StringConstraints(max_length=500)]
 Timestamp = Annotated[str, Field(description="Horodatage ISO 8601 (UTC)")]
-ORDER_KIND = "ORDER"  # a reservation made by an opportunity order, never by POST /reservations
+ORDER_KIND = load_contract().vehicle.reservations.order  # made by an order, never by POST /reservations
 
 
 def _iso_date(value: Any) -> Any:

@@ -82,7 +82,8 @@ class SeedingMixin(OpportunitiesMixin):
                                               date.today()).isoformat(),
             mileage=rnd.randrange(5_000, 250_000), trade_in_price=trade_in, sale_price=sale,
             trade_in_by=fake.name() if source == sources[0] else None,
-            exterior_color=fake.color_name()[:60], vat_recoverable=origin == "PROFESSIONNEL")
+            exterior_color=fake.color_name()[:60],
+            vat_recoverable=self.contract.vehicle.vat_by_origin[origin].vat_recoverable)
         vehicle.update(self.reference.match(entry.vin, entry.registration).to_json())
         return vehicle
 
