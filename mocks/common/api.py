@@ -110,9 +110,6 @@ def parse_json_object() -> dict[str, Any]:
         raise ValidationFailed(f"JSON invalide : {exc}", status=400, fields=["(body)"]) from exc
     if not isinstance(data, dict):
         raise ValidationFailed("Le corps doit être un objet JSON", fields=["(body)"])
-    unwritable = _unencodable(data)
-    if unwritable:  # a lone surrogate (\ud800) reads as JSON but is no Unicode text: refuse it here
-        raise ValidationFailed("Texte Unicode invalide (surrogat isolé)", fields=unwritable)
     return data
 
 
@@ -137,11 +134,16 @@ def _unencodable(value: Any, path: str = "") -> list[str]:
 
 def _parse_strict(raw: bytes) -> Any:
     """RFC 8259 JSON (orjson refuses NaN and Infinity too); what orjson cannot read (a lone
-    surrogate escape, an int over 64 bits) is read by the stdlib, which alone decides a refusal."""
+    surrogate escape, an int over 64 bits) is read by the stdlib, which alone decides a refusal:
+    a lone surrogate (\\ud800) reads as JSON there but is no Unicode text, refused naming where."""
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return stdlib_json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+        data = stdlib_json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+    unwritable = _unencodable(data)
+    if unwritable:
+        raise ValidationFailed("Texte Unicode invalide (surrogat isolé)", fields=unwritable)
+    return data
 
 
 def _no_constant(name: str) -> Any:

@@ -32,6 +32,10 @@ CREATE TABLE IF NOT EXISTS journal_{system} (
     vehicle_id TEXT, vehicle_before TEXT, verdict TEXT
 );
 """
+_COLUMNS = ("at", "dealer", "actor", "method", "path", "query", "request", "status", "response", "vehicle_id",
+            "vehicle_before", "verdict")
+_INSERT = (f"INSERT INTO {{table}} ({', '.join(_COLUMNS)}) SELECT "
+           + ", ".join(f"value ->> {i}" for i in range(len(_COLUMNS))) + " FROM json_each(?) ORDER BY key")
 _TRIM_EVERY = 200
 _BATCH = 64          # entries written per transaction
 _MAX_AGE = 0.5       # seconds an entry may wait for its batch
@@ -115,15 +119,13 @@ class Journal:
                 pending.append(queue.popleft())
             if not pending:
                 return
-            rows = [_row(*entry) for entry in pending]
-            with self.store.transaction() as conn:
-                conn.executemany(f"INSERT INTO {self.table} (at, dealer, actor, method, path, query, "
-                                 "request, status, response, vehicle_id, vehicle_before, verdict) "
-                                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-                before, self._writes = self._writes, self._writes + len(rows)
-                if before // _TRIM_EVERY != self._writes // _TRIM_EVERY:
-                    conn.execute(f"DELETE FROM {self.table} WHERE seq <= "
-                                 f"(SELECT MAX(seq) FROM {self.table}) - ?", (self.limit,))
+            # One statement for the whole batch (SQLite unpacks the JSON array): one round trip.
+            self.store.write(_INSERT.format(table=self.table), (orjson.dumps([_row(*e) for e in pending]),),
+                             invalidates=False)
+            before, self._writes = self._writes, self._writes + len(pending)
+            if before // _TRIM_EVERY != self._writes // _TRIM_EVERY:
+                self.store.write(f"DELETE FROM {self.table} WHERE seq <= "
+                                 f"(SELECT MAX(seq) FROM {self.table}) - ?", (self.limit,), invalidates=False)
 
     def entries(self, after: int = 0, limit: int = 1000, dealer: str | None = None) -> list[dict[str, Any]]:
         self.flush()

@@ -28,7 +28,7 @@ from mocks.common.store import Store
 from mocks.openflex.backend import OpenFlexBackend
 from mocks.openflex.reference import ReferenceTable
 from mocks.openflex.routes import build_api
-from mocks.openflex.tables import SCHEMA
+from mocks.openflex.tables import SCHEMA, upgrade
 
 SYSTEM = "openflex"
 DEMO_ACTORS = {"mobile": "mobile_app", "openflex": "openflex_user", "dms": "dms"}
@@ -40,6 +40,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     contract = load_contract()
 
     def make_backend(app: Flask, store: Store) -> OpenFlexBackend:
+        upgrade(store)
         profile = load_profile(app.config["PROFILE"], contract)
         reference = reference_table(int(app.config["SEED"]), int(app.config["REFERENCE_SIZE"]))
         return OpenFlexBackend(store, contract, profile, reference, audit=annotate,

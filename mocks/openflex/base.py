@@ -29,9 +29,9 @@ class BackendBase:
         self.reference = reference
         self.audit = audit            # adds vehicle_before / vehicle_id / verdict to the journal entry
         self.default_seed = default_seed
-        # Parsed state, each entry valid for one stamp read from the store on every use (so several
-        # processes may share the file): a vehicle's JSON by id for one version, settings by overlay text.
-        self.vehicle_cache: BoundedCache[str, tuple[int, dict[str, Any]]] = BoundedCache(CACHE_SIZE)
+        # Parsed state, each entry valid for one stamp: a vehicle's JSON by id for one version (known
+        # current at a store generation), settings by overlay text.
+        self.vehicle_cache: BoundedCache[str, tuple[int, dict[str, Any], int]] = BoundedCache(CACHE_SIZE)
         self.settings_cache: BoundedCache[str | None, ApiVoSettings] = BoundedCache(64)
         self.overlay_seen: BoundedCache[str, tuple[str | None]] = BoundedCache(1024)  # a hint, by dealer
         self._vehicle_locks = tuple(threading.Lock() for _ in range(LOCK_STRIPES))

@@ -32,13 +32,11 @@ def record(conn: sqlite3.Connection, dealer: str, type_: str, actor: str | None,
     return int(cursor.lastrowid or 0)
 
 
-def record_many(conn: sqlite3.Connection, dealer: str, actor: str | None, vehicle_id: str | None,
-                items: list[tuple[str, dict[str, Any]]]) -> None:
-    """Several events of one change, in one statement."""
+def pending(actor: str | None, items: list[tuple[str, dict[str, Any]]]) -> str:
+    """Events of one vehicle write, as the `pending_events` its UPDATE carries (tables.TRIGGERS
+    moves them to the feed in the same statement); `data` kept as the text `record` stores."""
     at = now()
-    conn.executemany("INSERT INTO openflex_events (dealer, type, vehicle_id, actor, at, data) "
-                     "VALUES (?,?,?,?,?,?)",
-                     [(dealer, type_, vehicle_id, actor, at, dumps(data)) for type_, data in items])
+    return dumps([{"type": type_, "actor": actor, "at": at, "data": dumps(data)} for type_, data in items])
 
 
 class EventsMixin(BackendBase):

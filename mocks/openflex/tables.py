@@ -12,6 +12,8 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
+from mocks.common.store import Store
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS openflex_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS openflex_settings (
@@ -21,7 +23,8 @@ CREATE TABLE IF NOT EXISTS openflex_vehicles (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE, dealer TEXT NOT NULL, status TEXT NOT NULL,
     vin TEXT, registration TEXT, police_number TEXT, opportunity_id TEXT,
-    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, version INTEGER NOT NULL, doc TEXT NOT NULL
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, version INTEGER NOT NULL, doc TEXT NOT NULL,
+    pending_events TEXT
 );
 CREATE INDEX IF NOT EXISTS openflex_vehicles_dealer ON openflex_vehicles (dealer, seq);
 CREATE INDEX IF NOT EXISTS openflex_vehicles_status ON openflex_vehicles (dealer, status);
@@ -46,6 +49,32 @@ CREATE TABLE IF NOT EXISTS openflex_events (
 );
 CREATE INDEX IF NOT EXISTS openflex_events_dealer ON openflex_events (dealer, cursor);
 """
+
+# A vehicle's write and its events are one statement, so one round trip to SQLite and one commit:
+# the UPDATE carries the events (a JSON array) in `pending_events`, which this trigger moves to
+# the feed, in the UPDATE's own transaction (a write refused by its compare-and-swap adds none).
+TRIGGERS = """
+CREATE TRIGGER IF NOT EXISTS openflex_vehicle_events AFTER UPDATE OF pending_events ON openflex_vehicles
+WHEN NEW.pending_events IS NOT NULL
+BEGIN
+    INSERT INTO openflex_events (dealer, type, vehicle_id, actor, at, data)
+        SELECT NEW.dealer, value ->> 'type', NEW.id, value ->> 'actor', value ->> 'at', value ->> 'data'
+        FROM json_each(NEW.pending_events) ORDER BY key;
+    UPDATE openflex_vehicles SET pending_events = NULL WHERE seq = NEW.seq;
+END;
+"""
+ADDED_COLUMNS = {"openflex_vehicles": {"pending_events": "TEXT"}}  # absent from stores made before them
+
+
+def upgrade(store: Store) -> None:
+    """Bring a store file made by an earlier icarflex to this schema (columns, then triggers)."""
+    for table, columns in ADDED_COLUMNS.items():
+        present = {row["name"] for row in store.query(f"PRAGMA table_info({table})")}
+        for name, kind in columns.items():
+            if name not in present:
+                store.script(f"ALTER TABLE {table} ADD COLUMN {name} {kind};")
+    store.script(TRIGGERS)
+
 
 # Tables emptied by a reset (counters and the events' autoincrement survive it).
 STATE_TABLES = tuple(f"openflex_{name}"

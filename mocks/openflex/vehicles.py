@@ -91,7 +91,8 @@ class VehiclesMixin(BackendBase):
         it current, and a refusal (412, a rule) is only ever given on a state just read from
         the store. Writers of the same vehicle in this process queue on its lock instead of
         racing (a lost race is work thrown away: under 20 concurrent PATCHes of one vehicle,
-        3 rounds of 4 were); the compare-and-swap settles races with other processes.
+        3 rounds of 4 were); the compare-and-swap settles races with the writes that do not take
+        it (reservations, settings, reset).
         """
         with self.vehicle_lock(vehicle_id):
             return self._patch(dealer, actor, vehicle_id, patch, if_match)
@@ -123,16 +124,16 @@ class VehiclesMixin(BackendBase):
                 stored = True
                 continue
             data = {"changes": changes, "before": {k: before.get(k) for k in changes}}
-            with self.store.transaction() as conn:
-                stamp = self._save(conn, after, before, overlay)
-                if stamp is None:
-                    stored = True  # another write landed since the snapshot: judge again on the new state
-                    continue
-                events.record_many(conn, dealer, actor, vehicle_id, self._update_events(before, after, data))
+            stamp = now()
+            generation = self._save(after, before, overlay, stamp,
+                                    events.pending(actor, self._update_events(before, after, data)))
+            if generation is None:
+                stored = True  # another write landed since the snapshot: judge again on the new state
+                continue
             # What was just written, without reading it back (the write path is the hot one).
             after.update(updated_at=stamp, version_tag=version_tag(version_of(before) + 1))
             after[PUBLISHED] = is_published(self.contract, after["status"], after["reservations"])
-            self._remember(after)
+            self._remember(after, generation)
             return after
 
     @staticmethod
@@ -184,24 +185,25 @@ class VehiclesMixin(BackendBase):
             after.update(self.reference.match(after.get("vin"), after.get("registration")).to_json())
         return after
 
-    def _save(self, conn: sqlite3.Connection, after: Mapping[str, Any], before: Mapping[str, Any],
-              overlay: str | None) -> str | None:
-        """Write `after` over `before` if the stored version is still before's (one version up) and
-        the dealer's stored settings overlay is still `overlay` (the settings `after` was judged with).
+    def _save(self, after: Mapping[str, Any], before: Mapping[str, Any], overlay: str | None, stamp: str,
+              pending_events: str) -> int | None:
+        """Write `after` and its events over `before` if the stored version is still before's (one
+        version up) and the dealer's stored settings overlay is still `overlay` (the settings
+        `after` was judged with): one statement (tables.TRIGGERS), so one round trip to SQLite.
 
         Only the indexed columns that changed are set: SQLite rewrites the index entries of
         every column an UPDATE sets, changed or not (3.5× the cost of the write when all are).
-        Returns the new updated_at, or None when another write changed either since.
+        Returns the store's generation just after the write, or None when another write changed
+        either since.
         """
-        stamp = now()
         moved = [c for c in INDEXED_COLUMNS if after.get(c) != before.get(c)]
-        cursor = conn.execute(
+        written = self.store.write(
             f"UPDATE openflex_vehicles SET {''.join(f'{c} = ?, ' for c in moved)}updated_at = ?, "
-            "version = version + 1, doc = ? WHERE id = ? AND version = ? "
+            "version = version + 1, doc = ?, pending_events = ? WHERE id = ? AND version = ? "
             "AND (SELECT overlay FROM openflex_settings WHERE dealer = openflex_vehicles.dealer) IS ?",
-            (*(after.get(c) for c in moved), stamp, dumps(self._doc(after)), before["id"], version_of(before),
-             overlay))
-        return stamp if cursor.rowcount == 1 else None
+            (*(after.get(c) for c in moved), stamp, dumps(self._doc(after)), pending_events, before["id"],
+             version_of(before), overlay))
+        return written.generation if written.rowcount == 1 else None
 
     def _touch(self, conn: sqlite3.Connection, vehicle_id: str) -> None:
         """A change of the vehicle's representation outside its fields (its reservations)."""
@@ -212,15 +214,24 @@ class VehiclesMixin(BackendBase):
         return {k: vehicle.get(k) for k in self.contract.vehicle.fields if k != PUBLISHED}
 
     def _load(self, conn: sqlite3.Connection, dealer: str, vehicle_id: str) -> dict[str, Any]:
-        """The vehicle's JSON; 404 for an unknown id and for another dealer's (isolation)."""
-        if self.vehicle_cache.get(vehicle_id) is not None:
+        """The vehicle's JSON; 404 for an unknown id and for another dealer's (isolation).
+
+        A cached state confirmed at the store's current generation is served as is: nothing was
+        written since (this process is the store's only writer). Otherwise its version is asked.
+        """
+        entry = self.vehicle_cache.get(vehicle_id)
+        if entry is not None:
+            version, vehicle, seen = entry
+            if seen == self.store.generation and vehicle["dealer"] == dealer:
+                return dict(vehicle)
+            generation = self.store.generation  # before the read: a write after it moves it on
             row = conn.execute("SELECT version FROM openflex_vehicles WHERE id = ? AND dealer = ?",
                                (vehicle_id, dealer)).fetchone()
             if row is None:
                 raise NotFound("Véhicule", vehicle_id)
-            cached = self._cached(vehicle_id, row[0])
-            if cached is not None:
-                return cached
+            if row[0] == version:
+                self.vehicle_cache.put(vehicle_id, (version, vehicle, generation))
+                return dict(vehicle)
         return self._read(conn, dealer, vehicle_id)
 
     def _snapshot(self, dealer: str, vehicle_id: str) -> tuple[dict[str, Any], str | None]:
@@ -232,7 +243,9 @@ class VehiclesMixin(BackendBase):
         if row is None:
             raise NotFound("Véhicule", vehicle_id)
         self.overlay_seen.put(dealer, (row[1],))
-        return self._cached(vehicle_id, row[0]) or self._read(conn, dealer, vehicle_id), row[1]
+        entry = self.vehicle_cache.get(vehicle_id)
+        cached = dict(entry[1]) if entry is not None and entry[0] == row[0] else None
+        return cached or self._read(conn, dealer, vehicle_id), row[1]
 
     def _last_seen(self, dealer: str, vehicle_id: str) -> tuple[dict[str, Any], str | None] | None:
         """The vehicle and the dealer's settings overlay as this process last saw them, if it did."""
@@ -241,24 +254,21 @@ class VehiclesMixin(BackendBase):
             return None
         return dict(entry[1]), overlay[0]
 
-    def _cached(self, vehicle_id: str, version: int) -> dict[str, Any] | None:
-        """The cached JSON of this version of the vehicle (a copy), else None."""
-        entry = self.vehicle_cache.get(vehicle_id)
-        return dict(entry[1]) if entry is not None and entry[0] == version else None
-
-    def _remember(self, vehicle: Mapping[str, Any]) -> None:
-        """Keep a committed state of a vehicle: (id, version) names one content forever (ids are
-        never reused, every change of the representation takes a new version)."""
-        self.vehicle_cache.put(vehicle["id"], (version_of(vehicle), dict(vehicle)))
+    def _remember(self, vehicle: Mapping[str, Any], generation: int) -> None:
+        """Keep a committed state of a vehicle, current at the store's `generation`: (id, version)
+        names one content forever (ids are never reused, every change of the representation
+        takes a new version)."""
+        self.vehicle_cache.put(vehicle["id"], (version_of(vehicle), dict(vehicle), generation))
 
     def _read(self, conn: sqlite3.Connection, dealer: str, vehicle_id: str) -> dict[str, Any]:
+        generation = self.store.generation  # before the read: a write after it moves it on
         row = conn.execute("SELECT * FROM openflex_vehicles WHERE id = ? AND dealer = ?",
                            (vehicle_id, dealer)).fetchone()
         if row is None:
             raise NotFound("Véhicule", vehicle_id)
         vehicle = self._assemble(conn, dealer, [row])[0]
         if not conn.in_transaction:  # inside one, what is read may still be rolled back
-            self._remember(vehicle)
+            self._remember(vehicle, generation)
         return vehicle
 
     def _assemble(self, conn: sqlite3.Connection, dealer: str,

@@ -2,10 +2,11 @@
 vehicle, reservation, opportunity, event and settings overlay; ids are never reused."""
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import requests
-from openflex_support import World, http_transport
+from openflex_support import World, client_transport, http_transport
 
 from mocks.common.server import LiveServer
 from mocks.openflex.app import create_app
@@ -46,3 +47,32 @@ def test_a_reset_empties_the_state_but_never_reuses_ids(world: World):
     assert world.openflex.get("/vehicles").ok()["items"] == []
     assert world.openflex.get("/events").ok()["items"] == []
     assert world.create_vehicle()["id"] != first["id"]
+
+
+def test_a_write_through_another_app_on_the_same_file_is_seen_at_once(tmp_path: Path):
+    """Both fakes (or an app built again) share the file in one process: each one's cached vehicles
+    are checked against the writes of the other, so a GET never answers a state overwritten."""
+    db = str(tmp_path / "shared.sqlite3")
+    first = World(client_transport(create_app({"DB": db, "TESTING": True}).test_client()))
+    second = World(client_transport(create_app({"DB": db, "TESTING": True}).test_client()))
+    vehicle = first.vehicle_in("ENTREE_PHYSIQUE", "MARCHAND")
+    first.dms.patch(f"/vehicles/{vehicle['id']}", {"mileage": 12_000}).ok()
+    assert first.vehicle(vehicle["id"])["mileage"] == 12_000  # now in first's cache
+    written = second.dms.patch(f"/vehicles/{vehicle['id']}", {"mileage": 13_000}).ok()
+    seen = first.openflex.get(f"/vehicles/{vehicle['id']}")
+    assert seen.ok()["mileage"] == 13_000
+    assert seen.headers["ETag"] == f'"{written["version_tag"]}"'
+
+
+def test_a_store_made_before_the_events_trigger_is_upgraded_and_keeps_its_vehicles(tmp_path: Path):
+    db = tmp_path / "old.sqlite3"
+    world = World(client_transport(create_app({"DB": str(db), "TESTING": True}).test_client()))
+    vehicle = world.vehicle_in("ENTREE_PHYSIQUE", "MARCHAND")
+    with sqlite3.connect(db) as conn:  # back to the schema of earlier versions (no pending_events)
+        conn.execute("DROP TRIGGER openflex_vehicle_events")
+        conn.execute("ALTER TABLE openflex_vehicles DROP COLUMN pending_events")
+    world = World(client_transport(create_app({"DB": str(db), "TESTING": True}).test_client()))
+    world.dms.patch(f"/vehicles/{vehicle['id']}", {"mileage": 31_000}).ok()
+    last = world.openflex.get("/events").ok()["items"][-1]
+    assert (last["type"], last["data"]["changes"]) == ("vehicle.updated", {"mileage": 31_000})
+    assert world.vehicle(vehicle["id"])["mileage"] == 31_000
