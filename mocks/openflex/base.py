@@ -2,18 +2,17 @@
 table, the served profile and the journal hook. No Flask here (STYLE §1, §4)."""
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from contracts import ApiVoSettings, Contract
 from mocks.common.cache import BoundedCache
+from mocks.common.combining import Combiner
 from mocks.common.store import Store
 from mocks.openflex.reference import ReferenceTable
 
 Audit = Callable[..., None]
 CACHE_SIZE = 4096  # vehicles whose parsed JSON is kept (memory stays bounded under any load)
-LOCK_STRIPES = 64
 
 
 def no_audit(**_: Any) -> None:
@@ -34,11 +33,7 @@ class BackendBase:
         self.vehicle_cache: BoundedCache[str, tuple[int, dict[str, Any], int]] = BoundedCache(CACHE_SIZE)
         self.settings_cache: BoundedCache[str | None, ApiVoSettings] = BoundedCache(64)
         self.overlay_seen: BoundedCache[str, tuple[str | None]] = BoundedCache(1024)  # a hint, by dealer
-        self._vehicle_locks = tuple(threading.Lock() for _ in range(LOCK_STRIPES))
-
-    def vehicle_lock(self, vehicle_id: str) -> threading.Lock:
-        """The lock a writer of this vehicle holds in this process (striped: a few for all ids)."""
-        return self._vehicle_locks[hash(vehicle_id) % LOCK_STRIPES]
+        self.writes = Combiner()  # a vehicle's concurrent PATCHes, judged in order, stored at once
 
     def settings_for(self, dealer: str) -> ApiVoSettings:  # pragma: no cover - provided by the backend
         raise NotImplementedError

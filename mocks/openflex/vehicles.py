@@ -8,11 +8,13 @@ The reference match (rule R2) is recomputed whenever the VIN or registration cha
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from contracts import ApiVoSettings, evaluate, is_published
+from mocks.common.combining import Job
 from mocks.common.errors import ApiError, NotFound, PreconditionFailed
 from mocks.common.store import dumps, loads
 from mocks.openflex import events
@@ -45,6 +47,14 @@ def etag_matches(if_match: str | None, tag: str) -> bool:
         return True
     candidates = [c.strip() for c in if_match.split(",")]
     return any(c in ("*", f'"{tag}"', tag) for c in candidates)
+
+
+@dataclass(frozen=True)
+class PatchRequest:
+    dealer: str
+    actor: str
+    patch: Mapping[str, Any]
+    if_match: str | None
 
 
 class VehiclesMixin(BackendBase):
@@ -81,60 +91,87 @@ class VehiclesMixin(BackendBase):
 
     def patch_vehicle(self, dealer: str, actor: str, vehicle_id: str, patch: Mapping[str, Any],
                       if_match: str | None = None) -> dict[str, Any]:
-        """Optimistic: read and judge outside the write lock, then write only if nobody wrote between.
+        """Optimistic, and grouped: the concurrent writes of one vehicle are judged in arrival order
+        and stored in one statement (`mocks.common.combining`).
 
-        The rule engine, the merge and the serialisation run on a snapshot; the transaction
-        is one compare-and-swap on the version and on the settings judged with (plus the
-        events), so concurrent writers never hold the store's lock while Python works. The
-        snapshot is the state this process last saw of the vehicle and of the dealer's
-        settings, read from the store only when unknown: the compare-and-swap is what proves
-        it current, and a refusal (412, a rule) is only ever given on a state just read from
-        the store. Writers of the same vehicle in this process queue on its lock instead of
-        racing (a lost race is work thrown away: under 20 concurrent PATCHes of one vehicle,
-        3 rounds of 4 were); the compare-and-swap settles races with the writes that do not take
-        it (reservations, settings, reset).
+        The rule engine, the merge and the serialisation run on a snapshot, each write on the
+        state the previous one left; the statement is one compare-and-swap on the version and on
+        the settings judged with (plus every write's events), so writers never hold the store's
+        lock while Python works. The snapshot is the state this process last saw of the vehicle
+        and of the dealer's settings, read from the store only when unknown: the compare-and-swap
+        is what proves it current, and a refusal (404, 412, a rule) or a write that changes
+        nothing is only ever answered on a state read from the store. The compare-and-swap
+        settles races with the writes that are not grouped (reservations, settings, reset).
         """
-        with self.vehicle_lock(vehicle_id):
-            return self._patch(dealer, actor, vehicle_id, patch, if_match)
+        job = self.writes.submit(vehicle_id, Job(PatchRequest(dealer, actor, patch, if_match)),
+                                 lambda batch: self._patch_batch(vehicle_id, batch))
+        self.audit(**job.notes)
+        if job.error is not None:
+            raise job.error
+        return job.result
 
-    def _patch(self, dealer: str, actor: str, vehicle_id: str, patch: Mapping[str, Any],
-               if_match: str | None) -> dict[str, Any]:
+    def _patch_batch(self, vehicle_id: str, batch: list[Job]) -> None:
         stored = False  # is the snapshot just read from the store (else: this process's last view)?
         while True:
-            snapshot = None if stored else self._last_seen(dealer, vehicle_id)
+            snapshot = None if stored else self._last_seen(vehicle_id)
             if snapshot is None:
-                snapshot, stored = self._snapshot(dealer, vehicle_id), True
+                snapshot, stored = self._snapshot(vehicle_id), True
+            if snapshot is None:
+                for job in batch:
+                    job.error = NotFound("Véhicule", vehicle_id)
+                return
             before, overlay = snapshot
-            self.audit(vehicle_before=before, vehicle_id=vehicle_id)
-            try:
-                if not etag_matches(if_match, before["version_tag"]):
-                    raise PreconditionFailed(f"If-Match {if_match} ≠ ETag {etag(before)} : "
-                                             "relire le véhicule")
-                self._enforce(dealer, actor, before, patch, self.settings_of(overlay))
-            except ApiError:
-                if stored:
-                    raise
+            stamp = now()
+            judged = self._judge(vehicle_id, batch, before, overlay, stamp, stored)
+            if judged is None:
                 stored = True  # judge a refusal again on the stored state, never on a remembered one
                 continue
-            after = self._merged(before, patch)
-            changes = {k: after[k] for k in self.contract.vehicle.fields if after.get(k) != before.get(k)}
-            if not changes:
-                if stored:
-                    return before
-                stored = True
-                continue
-            data = {"changes": changes, "before": {k: before.get(k) for k in changes}}
-            stamp = now()
-            generation = self._save(after, before, overlay, stamp,
-                                    events.pending(actor, self._update_events(before, after, data)))
+            after, pending_events = judged
+            if after is before:
+                return  # nothing to write
+            generation = self._save(after, before, overlay, stamp, events.pending(pending_events))
             if generation is None:
                 stored = True  # another write landed since the snapshot: judge again on the new state
                 continue
-            # What was just written, without reading it back (the write path is the hot one).
-            after.update(updated_at=stamp, version_tag=version_tag(version_of(before) + 1))
-            after[PUBLISHED] = is_published(self.contract, after["status"], after["reservations"])
             self._remember(after, generation)
-            return after
+            return
+
+    def _judge(self, vehicle_id: str, batch: list[Job], before: dict[str, Any], overlay: str | None,
+               stamp: str, stored: bool) -> tuple[dict[str, Any], list[tuple[str, str, Any]]] | None:
+        """Each write of the batch judged on the state the previous ones left: the last state and
+        the events to write, each job's result or error set; None to judge again on the store."""
+        current, pending_events = before, []
+        for job in batch:
+            request: PatchRequest = job.payload
+            job.result, job.error = None, None
+            job.notes = {"vehicle_before": current, "vehicle_id": vehicle_id}
+            try:
+                if current["dealer"] != request.dealer:
+                    raise NotFound("Véhicule", vehicle_id)  # another dealer's vehicle (isolation)
+                if not etag_matches(request.if_match, current["version_tag"]):
+                    raise PreconditionFailed(f"If-Match {request.if_match} ≠ ETag {etag(current)} : "
+                                             "relire le véhicule")
+                self._enforce(request.dealer, request.actor, current, request.patch,
+                              self.settings_of(overlay), audit=job.notes.update)
+            except ApiError as exc:
+                if not stored:
+                    return None
+                job.error = exc
+                continue
+            after = self._merged(current, request.patch)
+            changes = {k: after[k] for k in self.contract.vehicle.fields if after.get(k) != current.get(k)}
+            if not changes:
+                if not stored:
+                    return None
+                job.result = current
+                continue
+            data = {"changes": changes, "before": {k: current.get(k) for k in changes}}
+            pending_events += [(request.actor, type_, event) for type_, event
+                               in self._update_events(current, after, data)]
+            after.update(updated_at=stamp, version_tag=version_tag(version_of(current) + 1))
+            after[PUBLISHED] = is_published(self.contract, after["status"], after["reservations"])
+            job.result = current = after
+        return current, pending_events
 
     @staticmethod
     def _update_events(before: Mapping[str, Any], after: Mapping[str, Any],
@@ -146,10 +183,11 @@ class VehiclesMixin(BackendBase):
 
     # -- shared with trade-ins, reservations and orders --------------------------
     def _enforce(self, dealer: str, actor: str, before: Mapping[str, Any] | None,
-                 change: Mapping[str, Any], settings: ApiVoSettings | None = None) -> None:
+                 change: Mapping[str, Any], settings: ApiVoSettings | None = None,
+                 audit: Callable[..., None] | None = None) -> None:
         """The rule engine's verdict, journaled; any violation refuses the write whole."""
         verdict = evaluate(self.contract, settings or self.settings_for(dealer), actor, before, change)
-        self.audit(verdict=[v.to_json() for v in verdict])
+        (audit or self.audit)(verdict=[v.to_json() for v in verdict])
         if verdict:
             raise ApiError.from_violations(verdict)
 
@@ -187,9 +225,9 @@ class VehiclesMixin(BackendBase):
 
     def _save(self, after: Mapping[str, Any], before: Mapping[str, Any], overlay: str | None, stamp: str,
               pending_events: str) -> int | None:
-        """Write `after` and its events over `before` if the stored version is still before's (one
-        version up) and the dealer's stored settings overlay is still `overlay` (the settings
-        `after` was judged with): one statement (tables.TRIGGERS), so one round trip to SQLite.
+        """Write `after` and its events over `before` if the stored version is still before's and
+        the dealer's stored settings overlay is still `overlay` (the settings `after` was judged
+        with): one statement (tables.TRIGGERS), so one round trip to SQLite.
 
         Only the indexed columns that changed are set: SQLite rewrites the index entries of
         every column an UPDATE sets, changed or not (3.5× the cost of the write when all are).
@@ -199,10 +237,10 @@ class VehiclesMixin(BackendBase):
         moved = [c for c in INDEXED_COLUMNS if after.get(c) != before.get(c)]
         written = self.store.write(
             f"UPDATE openflex_vehicles SET {''.join(f'{c} = ?, ' for c in moved)}updated_at = ?, "
-            "version = version + 1, doc = ?, pending_events = ? WHERE id = ? AND version = ? "
+            "version = ?, doc = ?, pending_events = ? WHERE id = ? AND version = ? "
             "AND (SELECT overlay FROM openflex_settings WHERE dealer = openflex_vehicles.dealer) IS ?",
-            (*(after.get(c) for c in moved), stamp, dumps(self._doc(after)), pending_events, before["id"],
-             version_of(before), overlay))
+            (*(after.get(c) for c in moved), stamp, version_of(after), dumps(self._doc(after)),
+             pending_events, before["id"], version_of(before), overlay))
         return written.generation if written.rowcount == 1 else None
 
     def _touch(self, conn: sqlite3.Connection, vehicle_id: str) -> None:
@@ -234,23 +272,26 @@ class VehiclesMixin(BackendBase):
                 return dict(vehicle)
         return self._read(conn, dealer, vehicle_id)
 
-    def _snapshot(self, dealer: str, vehicle_id: str) -> tuple[dict[str, Any], str | None]:
-        """The vehicle and its dealer's settings overlay as stored (one query when the JSON is cached)."""
+    def _snapshot(self, vehicle_id: str) -> tuple[dict[str, Any], str | None] | None:
+        """The vehicle and its dealer's settings overlay as stored (one query when the JSON is
+        cached); None for an unknown vehicle."""
         conn = self.store.connection()
-        row = conn.execute("SELECT v.version, s.overlay FROM openflex_vehicles v "
-                           "LEFT JOIN openflex_settings s ON s.dealer = v.dealer "
-                           "WHERE v.id = ? AND v.dealer = ?", (vehicle_id, dealer)).fetchone()
+        row = conn.execute("SELECT v.version, v.dealer, s.overlay FROM openflex_vehicles v "
+                           "LEFT JOIN openflex_settings s ON s.dealer = v.dealer WHERE v.id = ?",
+                           (vehicle_id,)).fetchone()
         if row is None:
-            raise NotFound("Véhicule", vehicle_id)
-        self.overlay_seen.put(dealer, (row[1],))
+            return None
+        version, dealer, overlay = row
+        self.overlay_seen.put(dealer, (overlay,))
         entry = self.vehicle_cache.get(vehicle_id)
-        cached = dict(entry[1]) if entry is not None and entry[0] == row[0] else None
-        return cached or self._read(conn, dealer, vehicle_id), row[1]
+        cached = dict(entry[1]) if entry is not None and entry[0] == version else None
+        return cached or self._read(conn, dealer, vehicle_id), overlay
 
-    def _last_seen(self, dealer: str, vehicle_id: str) -> tuple[dict[str, Any], str | None] | None:
-        """The vehicle and the dealer's settings overlay as this process last saw them, if it did."""
-        entry, overlay = self.vehicle_cache.get(vehicle_id), self.overlay_seen.get(dealer)
-        if entry is None or overlay is None or entry[1]["dealer"] != dealer:
+    def _last_seen(self, vehicle_id: str) -> tuple[dict[str, Any], str | None] | None:
+        """The vehicle and its dealer's settings overlay as this process last saw them, if it did."""
+        entry = self.vehicle_cache.get(vehicle_id)
+        overlay = None if entry is None else self.overlay_seen.get(entry[1]["dealer"])
+        if entry is None or overlay is None:
             return None
         return dict(entry[1]), overlay[0]
 
