@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from flask import Blueprint, Response, json, request
+from flask import Blueprint, Response, request
 from pydantic import BaseModel, ValidationError
 
 from mocks.common.auth import Identity, require
 from mocks.common.errors import PROBLEM_MIME, ApiError, ValidationFailed
+from mocks.common.jsonio import dumps_sorted_bytes
 
 JSON_TYPES = ("application/json", "application/merge-patch+json")
 ERROR_STATUSES = {
@@ -181,9 +182,8 @@ def render(result: Any, default_status: int) -> Response:
     body = reply.body
     if isinstance(body, BaseModel):
         body = body.model_dump(mode="json")
-    response = Response(json.dumps(body), status=status, mimetype="application/json")
-    response.headers.update(reply.headers)
-    return response
+    return Response(dumps_sorted_bytes(body), status=status,
+                    headers=[("Content-Type", "application/json"), *reply.headers.items()])
 
 
 def flask_path_to_openapi(path: str) -> str:

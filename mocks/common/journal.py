@@ -34,8 +34,8 @@ CREATE TABLE IF NOT EXISTS journal_{system} (
 """
 _COLUMNS = ("at", "dealer", "actor", "method", "path", "query", "request", "status", "response", "vehicle_id",
             "vehicle_before", "verdict")
-_INSERT = (f"INSERT INTO {{table}} ({', '.join(_COLUMNS)}) SELECT "
-           + ", ".join(f"value ->> {i}" for i in range(len(_COLUMNS))) + " FROM json_each(?) ORDER BY key")
+_ROW_MARKS = f"({','.join('?' * len(_COLUMNS))})"
+_ROWS_PER_STATEMENT = 500  # 6,000 parameters: far below SQLite's limit (32,766)
 _TRIM_EVERY = 200
 _BATCH = 64          # entries written per transaction
 _MAX_AGE = 0.5       # seconds an entry may wait for its batch
@@ -119,9 +119,12 @@ class Journal:
                 pending.append(queue.popleft())
             if not pending:
                 return
-            # One statement for the whole batch (SQLite unpacks the JSON array): one round trip.
-            self.store.write(_INSERT.format(table=self.table), (orjson.dumps([_row(*e) for e in pending]),),
-                             invalidates=False)
+            # One statement per batch (a row of values per entry): one round trip to SQLite.
+            for start in range(0, len(pending), _ROWS_PER_STATEMENT):
+                chunk = pending[start:start + _ROWS_PER_STATEMENT]
+                self.store.write(f"INSERT INTO {self.table} ({', '.join(_COLUMNS)}) VALUES "
+                                 + ",".join([_ROW_MARKS] * len(chunk)),
+                                 tuple(v for entry in chunk for v in _row(*entry)), invalidates=False)
             before, self._writes = self._writes, self._writes + len(pending)
             if before // _TRIM_EVERY != self._writes // _TRIM_EVERY:
                 self.store.write(f"DELETE FROM {self.table} WHERE seq <= "

@@ -39,6 +39,15 @@ def loads(text: str | bytes | None) -> Any:
         return json.loads(text)
 
 
+def dumps_sorted_bytes(value: Any) -> bytes:
+    """What `OrjsonProvider.dumps` writes (Flask's response JSON: keys sorted), as bytes."""
+    try:
+        return orjson.dumps(value, default=DefaultJSONProvider.default, option=_FLASK)
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                          default=DefaultJSONProvider.default).encode()
+
+
 class OrjsonProvider(DefaultJSONProvider):
     """Flask's default JSON provider, serialised by orjson (indent or other options: the stdlib)."""
 
