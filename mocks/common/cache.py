@@ -28,6 +28,9 @@ class BoundedCache(Generic[K, V]):
             except (RuntimeError, StopIteration):  # another thread changed it meanwhile: next round
                 break
 
+    def discard(self, key: K) -> None:
+        self._items.pop(key, None)
+
     def clear(self) -> None:
         self._items.clear()
 

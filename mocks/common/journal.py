@@ -2,8 +2,11 @@
 
 Kept in the fake's SQLite store, bounded: past `JOURNAL_LIMIT` entries the oldest
 are dropped. Recording stays off the request's critical path: an entry is kept as raw
-text (bodies are parsed only when the journal is read) and written in batches, one
-transaction per batch, flushed before any read and at exit. Backends add what only
+text (bodies are parsed only when the journal is read) and written in batches by one
+background thread (`_Flusher`), one statement per batch, at most `_MAX_AGE` after it was
+taken; a read of the journal flushes first, and so does the end of the process. A request
+thread never waits for SQLite here: each call into SQLite lets another thread take the
+interpreter, and under load that hand-over cost a request more than the write. Backends add what only
 they know (`annotate(vehicle_before=…, verdict=…)`); the checker audits these
 entries, exported as JSON lines.
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import logging
 import threading
 import time
 import weakref
@@ -37,8 +41,47 @@ _COLUMNS = ("at", "dealer", "actor", "method", "path", "query", "request", "stat
 _ROW_MARKS = f"({','.join('?' * len(_COLUMNS))})"
 _ROWS_PER_STATEMENT = 500  # 6,000 parameters: far below SQLite's limit (32,766)
 _TRIM_EVERY = 200
-_BATCH = 64          # entries written per transaction
+_BATCH = 64          # entries that wake the flusher
 _MAX_AGE = 0.5       # seconds an entry may wait for its batch
+log = logging.getLogger(__name__)
+
+
+class _Flusher:
+    """One daemon thread writing every journal's batches (one for the process, however many apps)."""
+
+    def __init__(self) -> None:
+        self._journals: weakref.WeakSet[Journal] = weakref.WeakSet()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, journal: Journal) -> None:
+        with self._lock:
+            self._journals.add(journal)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="icarflex:journal", daemon=True)
+                self._thread.start()
+
+    def wake(self) -> None:
+        if not self._wake.is_set():
+            self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(_MAX_AGE)
+            self._wake.clear()
+            with self._lock:
+                journals = list(self._journals)
+            for journal in journals:
+                if journal._pending:
+                    try:
+                        journal.flush()
+                    except Exception:  # noqa: BLE001 - a store gone away (a test's): the next read says so
+                        log.warning("journal %s not flushed", journal.table, exc_info=True)
+            del journals
+
+
+_FLUSHER = _Flusher()
 
 
 def annotate(**fields: Any) -> None:
@@ -92,6 +135,7 @@ class Journal:
         self._oldest = 0.0
         self._flush_lock = threading.Lock()
         _flush_at_exit(self)
+        _FLUSHER.add(self)
 
     def record(self, response: Response) -> None:
         """Keep this request's entry: only what must be taken now (the rest is shaped at flush)."""
@@ -109,10 +153,10 @@ class Journal:
                               req.query_string, _request_body(req), response.status_code, reply,
                               getattr(context, "journal", None) or {}))
         if len(self._pending) >= _BATCH or now - self._oldest > _MAX_AGE:
-            self.flush()
+            _FLUSHER.wake()
 
     def flush(self) -> None:
-        """Write the pending entries, in one transaction."""
+        """Write the pending entries now (the flusher does it in the background; a reader first)."""
         with self._flush_lock:
             pending, queue = [], self._pending
             while queue:  # popleft, not a swap: an entry appended meanwhile is never lost

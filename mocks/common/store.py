@@ -12,16 +12,27 @@ lock on `<file>.lock` until it exits, and another process opening it gets `Store
 anything may have changed since it last read the store, without asking SQLite: each call
 into SQLite lets another thread take the interpreter, and under load that hand-over, not
 SQLite, was the largest cost of a request (see benchmarks/).
+
+Writes decided from that knowledge may be **deferred** (`defer`): taken under `state_lock`
+from a state this process knows current, they are answered at once and written by a
+background thread within milliseconds, several writes of one key in one statement. Every
+reader first waits for them (`connection()` applies what is pending), every other writer
+too, and so does the end of the process: what any reader sees is what was answered. What a
+crash of the process (kill -9) may lose is the last few milliseconds of them, as with the
+journal's last batch (docs/decisions.md).
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
+import logging
 import os
 import sqlite3
 import tempfile
 import threading
+import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +44,10 @@ try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX: no lock, one process per file is on the user
     fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+_GATHER_S = 0.002  # how long the background writer lets deferred writes gather before a round
+Take = Callable[[], Callable[[sqlite3.Connection], None]]  # called under state_lock: what to write
 
 
 @dataclass(frozen=True)
@@ -50,7 +65,13 @@ class _Claim:
 
     def __init__(self, path: str) -> None:
         self.path, self.users, self.generation = path, 0, 0
-        self.write_lock = threading.Lock()  # serialises this process's writers of the file
+        # SQLite wants one writer at a time: this process's writers queue here, not in its busy wait.
+        self.sql_lock = threading.Lock()
+        # The state's lock: a writer holds it from its first read to its commit, and a deferral
+        # from the check of what it knows to its queueing. Taken after `sql_lock`, never before.
+        self.write_lock = threading.Lock()
+        self.deferred: dict[Hashable, Take] = {}  # key → what to write (under write_lock)
+        self.writing_deferred = False              # taken from `deferred`, not yet committed
         self.fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
         if fcntl is not None:
             try:
@@ -66,6 +87,33 @@ class _Claim:
     def bump(self) -> None:
         """Called with `write_lock` held, after a commit."""
         self.generation += 1
+
+    def apply_deferred(self, conn: sqlite3.Connection, *, locked: bool = False) -> None:
+        """Write what is deferred, in one transaction. Called holding `sql_lock`, and `write_lock`
+        when `locked` (a writer about to read the state: nothing is deferred until it commits)."""
+        if not self.deferred:
+            if locked:  # exact: deferring takes write_lock, held here
+                return
+        with contextlib.nullcontext() if locked else self.write_lock:
+            if not self.deferred:
+                return
+            self.writing_deferred = True  # before they leave `deferred`: a reader sees one or the other
+            taken, self.deferred = list(self.deferred.values()), {}
+            writes = [take() for take in taken]
+        try:
+            if len(writes) == 1:
+                writes[0](conn)
+            else:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for write in writes:
+                        write(conn)
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+        finally:
+            self.writing_deferred = False
 
 
 _CLAIMS: dict[str, _Claim] = {}
@@ -86,11 +134,79 @@ def _release(claim: _Claim, temporary: str | None) -> None:
         claim.users -= 1
         if claim.users == 0 and _CLAIMS.get(claim.path) is claim:
             del _CLAIMS[claim.path]
+            if claim.deferred and not temporary:  # the last store of the file is gone: write them now
+                _apply_on_own_connection(claim)
             os.close(claim.fd)  # the lock goes with it
             if temporary:  # a temporary store's files go too
                 for suffix in ("", "-wal", "-shm", ".lock"):
                     with contextlib.suppress(OSError):
                         os.unlink(temporary + suffix)
+
+
+def _apply_on_own_connection(claim: _Claim) -> None:
+    try:
+        conn = sqlite3.connect(claim.path, timeout=30, isolation_level=None)
+        try:
+            with claim.sql_lock:
+                claim.apply_deferred(conn)
+        finally:
+            conn.close()
+    except Exception:  # noqa: BLE001 - at exit or in a finalizer: say it, lose the rest
+        log.exception("écritures différées non enregistrées dans %s", claim.path)
+
+
+def _apply_all_at_exit() -> None:
+    with _CLAIMS_LOCK:
+        claims = [claim for claim in _CLAIMS.values() if claim.deferred]
+    for claim in claims:
+        _apply_on_own_connection(claim)
+
+
+atexit.register(_apply_all_at_exit)
+
+
+class _Writer:
+    """One daemon thread writing every store's deferred writes, a few milliseconds after them."""
+
+    def __init__(self) -> None:
+        self._claims: dict[int, tuple[_Claim, weakref.ref[Store]]] = {}
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def wake(self, store: Store) -> None:
+        claim = store._claim
+        if id(claim) not in self._claims:
+            with self._lock:
+                self._claims[id(claim)] = (claim, weakref.ref(store))
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(target=self._run, name="icarflex:store", daemon=True)
+                    self._thread.start()
+        if not self._wake.is_set():
+            self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            time.sleep(_GATHER_S)
+            self._wake.clear()
+            with self._lock:
+                items = list(self._claims.items())
+            for key, (claim, ref) in items:
+                store = ref()
+                if store is None or not claim.deferred:
+                    with self._lock:
+                        if not claim.deferred:
+                            self._claims.pop(key, None)
+                    continue
+                try:
+                    store.sync()
+                except Exception:  # noqa: BLE001 - the next reader retries, and says it
+                    log.exception("écritures différées non enregistrées dans %s", claim.path)
+                del store
+
+
+_WRITER = _Writer()
 
 
 class Store:
@@ -118,7 +234,33 @@ class Store:
         """Committed writes to the file so far (from any store of this process, the only writer)."""
         return self._claim.generation
 
+    @property
+    def state_lock(self) -> threading.Lock:
+        """Held by every writer of the state: hold it to decide a write from what this process knows."""
+        return self._claim.write_lock
+
+    def defer(self, key: Hashable, take: Take) -> None:
+        """Queue a write (with `state_lock` held): `take()`, called later under the lock, returns the
+        statement(s) to run; a key already queued keeps one entry (its `take` covers all of them)."""
+        self._claim.deferred[key] = take
+        _WRITER.wake(self)
+
+    def sync(self) -> None:
+        """Write every deferred write now (readers and writers call it first)."""
+        claim = self._claim
+        if claim.deferred or claim.writing_deferred:
+            with claim.sql_lock:
+                claim.apply_deferred(self._connection())
+
     def connection(self) -> sqlite3.Connection:
+        """This thread's connection, once every deferred write is in the file (to read it)."""
+        conn = self._connection()
+        claim = self._claim
+        if claim.deferred or claim.writing_deferred:
+            self.sync()
+        return conn
+
+    def _connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
@@ -133,16 +275,20 @@ class Store:
 
     def script(self, sql: str) -> None:
         """Run DDL (CREATE … IF NOT EXISTS); `executescript` commits on its own, so not in a transaction."""
-        with self._lock:
+        conn = self._connection()
+        with self._claim.sql_lock, self._lock:
+            self._claim.apply_deferred(conn, locked=True)
             try:
-                self.connection().executescript(sql)
+                conn.executescript(sql)
             finally:
                 self._claim.bump()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        conn = self.connection()
-        with self._lock:
+        """BEGIN IMMEDIATE … COMMIT, after every deferred write; rolled back whole on any error."""
+        conn = self._connection()
+        with self._claim.sql_lock, self._lock:
+            self._claim.apply_deferred(conn, locked=True)
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -161,14 +307,18 @@ class Store:
         the written state with). `invalidates=False`: the statement only touches tables no cache
         reads (the journal), so it leaves `generation` as it is.
         """
-        conn = self.connection()
-        with self._lock:
-            try:
-                rowcount = conn.execute(sql, params).rowcount
-            finally:
-                if invalidates:
-                    self._claim.bump()
-            return Written(rowcount, self._claim.generation)
+        conn = self._connection()
+        claim = self._claim
+        with claim.sql_lock:
+            if not invalidates:  # the journal: no state read or written, no need to wait for any
+                return Written(conn.execute(sql, params).rowcount, claim.generation)
+            with self._lock:
+                claim.apply_deferred(conn, locked=True)
+                try:
+                    rowcount = conn.execute(sql, params).rowcount
+                finally:
+                    claim.bump()
+                return Written(rowcount, claim.generation)
 
     def query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
         return self.connection().execute(sql, params).fetchall()

@@ -32,8 +32,10 @@ class BackendBase:
         # current at a store generation), settings by overlay text.
         self.vehicle_cache: BoundedCache[str, tuple[int, dict[str, Any], int]] = BoundedCache(CACHE_SIZE)
         self.settings_cache: BoundedCache[str | None, ApiVoSettings] = BoundedCache(64)
-        self.overlay_seen: BoundedCache[str, tuple[str | None]] = BoundedCache(1024)  # a hint, by dealer
+        # A dealer's stored settings overlay, read at a store generation (a hint unless still current).
+        self.overlay_seen: BoundedCache[str, tuple[str | None, int]] = BoundedCache(1024)
         self.writes = Combiner()  # a vehicle's concurrent PATCHes, judged in order, stored at once
+        self._unsaved: dict[str, Any] = {}  # vehicle id → its answered writes not yet stored (state lock)
 
     def settings_for(self, dealer: str) -> ApiVoSettings:  # pragma: no cover - provided by the backend
         raise NotImplementedError

@@ -32,13 +32,12 @@ def record(conn: sqlite3.Connection, dealer: str, type_: str, actor: str | None,
     return int(cursor.lastrowid or 0)
 
 
-def pending(items: list[tuple[str | None, str, dict[str, Any]]]) -> str:
-    """Events (actor, type, data) of one vehicle write, as the `pending_events` its UPDATE carries
-    (tables.TRIGGERS moves them to the feed in the same statement); `data` kept as the text
-    `record` stores."""
+def pending(items: list[tuple[str | None, str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Events (actor, type, data) of one vehicle write, stamped now, as entries of the
+    `pending_events` its UPDATE carries (`dumps` of a list of them: tables.TRIGGERS moves them to
+    the feed in the same statement); `data` kept as the text `record` stores."""
     at = now()
-    return dumps([{"type": type_, "actor": actor, "at": at, "data": dumps(data)}
-                  for actor, type_, data in items])
+    return [{"type": type_, "actor": actor, "at": at, "data": dumps(data)} for actor, type_, data in items]
 
 
 class EventsMixin(BackendBase):

@@ -7,9 +7,10 @@ The reference match (rule R2) is recomputed whenever the VIN or registration cha
 """
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,7 @@ from mocks.openflex.tables import as_utc, next_id, now, placeholders
 PUBLISHED = "published"           # computed from status and reservations, never stored
 FILTER_COLUMNS = ("status", "vin", "registration", "police_number")
 INDEXED_COLUMNS = FILTER_COLUMNS  # vehicle fields kept in their own (indexed) column beside the doc
+log = logging.getLogger(__name__)
 
 
 def version_tag(version: int) -> str:
@@ -57,10 +59,21 @@ class PatchRequest:
     if_match: str | None
 
 
+@dataclass
+class Unsaved:
+    """A vehicle's answered writes not yet in the store: its stored state, the last state, the events."""
+
+    stored: dict[str, Any]
+    overlay: str | None
+    after: dict[str, Any] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
 class VehiclesMixin(BackendBase):
     # -- reads -------------------------------------------------------------------
     def get_vehicle(self, dealer: str, vehicle_id: str) -> dict[str, Any]:
-        return self._load(self.store.connection(), dealer, vehicle_id)
+        current = self._current(dealer, vehicle_id)
+        return current if current is not None else self._load(self.store.connection(), dealer, vehicle_id)
 
     def list_vehicles(self, dealer: str, limit: int = 100, cursor: str | None = None,
                       updated_since: datetime | None = None, **filters: Any) -> dict[str, Any]:
@@ -92,16 +105,18 @@ class VehiclesMixin(BackendBase):
     def patch_vehicle(self, dealer: str, actor: str, vehicle_id: str, patch: Mapping[str, Any],
                       if_match: str | None = None) -> dict[str, Any]:
         """Optimistic, and grouped: the concurrent writes of one vehicle are judged in arrival order
-        and stored in one statement (`mocks.common.combining`).
+        (`mocks.common.combining`), each on the state the previous one left (If-Match, the rule
+        engine, the merge).
 
-        The rule engine, the merge and the serialisation run on a snapshot, each write on the
-        state the previous one left; the statement is one compare-and-swap on the version and on
-        the settings judged with (plus every write's events), so writers never hold the store's
-        lock while Python works. The snapshot is the state this process last saw of the vehicle
-        and of the dealer's settings, read from the store only when unknown: the compare-and-swap
-        is what proves it current, and a refusal (404, 412, a rule) or a write that changes
-        nothing is only ever answered on a state read from the store. The compare-and-swap
-        settles races with the writes that are not grouped (reservations, settings, reset).
+        When this process knows the vehicle's current state (its cached state and the dealer's
+        settings overlay stamped at the store's generation: nothing else was written since), the
+        writes are judged on it and answered at once, their store write deferred (`Store.defer`:
+        one statement a few milliseconds later, with every write of the vehicle answered
+        meanwhile); the store's state lock, held from the check to the queueing, keeps every
+        other writer out. Otherwise they are judged on a snapshot (this process's last view, or
+        the store's) and stored in one compare-and-swap statement on the version and on the
+        settings judged with; a refusal (404, 412, a rule) or a write that changes nothing is
+        only ever answered on a state known current.
         """
         job = self.writes.submit(vehicle_id, Job(PatchRequest(dealer, actor, patch, if_match)),
                                  lambda batch: self._patch_batch(vehicle_id, batch))
@@ -111,6 +126,8 @@ class VehiclesMixin(BackendBase):
         return job.result
 
     def _patch_batch(self, vehicle_id: str, batch: list[Job]) -> None:
+        if self._patch_known(vehicle_id, batch):
+            return
         stored = False  # is the snapshot just read from the store (else: this process's last view)?
         while True:
             snapshot = None if stored else self._last_seen(vehicle_id)
@@ -129,12 +146,53 @@ class VehiclesMixin(BackendBase):
             after, pending_events = judged
             if after is before:
                 return  # nothing to write
-            generation = self._save(after, before, overlay, stamp, events.pending(pending_events))
+            generation = self._save(after, before, overlay, dumps(events.pending(pending_events)))
             if generation is None:
                 stored = True  # another write landed since the snapshot: judge again on the new state
                 continue
             self._remember(after, generation)
+            self.overlay_seen.put(after["dealer"], (overlay, generation))  # the write proved it current
             return
+
+    def _patch_known(self, vehicle_id: str, batch: list[Job]) -> bool:
+        """Judge and answer the batch on the state this process knows current, the store write
+        deferred; False (nothing done) when it does not know it. No SQLite call here: the state
+        lock is held, and a read would wait for it."""
+        store = self.store
+        with store.state_lock:
+            generation = store.generation
+            entry = self.vehicle_cache.get(vehicle_id)
+            if entry is None or entry[2] != generation:
+                return False
+            seen = self.overlay_seen.get(entry[1]["dealer"])
+            if seen is None or seen[1] != generation:
+                return False
+            before, overlay = dict(entry[1]), seen[0]
+            judged = self._judge(vehicle_id, batch, before, overlay, now(), stored=True)
+            assert judged is not None  # judged on a state known current: refusals are answered
+            after, pending_events = judged
+            if after is before:
+                return True
+            unsaved = self._unsaved.get(vehicle_id)
+            if unsaved is None:
+                unsaved = self._unsaved[vehicle_id] = Unsaved(before, overlay)
+                store.defer(("vehicle", vehicle_id), lambda: self._take_unsaved(vehicle_id))
+            unsaved.after = after
+            unsaved.events += events.pending(pending_events)
+            self.vehicle_cache.put(vehicle_id, (version_of(after), dict(after), generation))
+            return True
+
+    def _take_unsaved(self, vehicle_id: str) -> Callable[[sqlite3.Connection], None]:
+        """Under the state lock: the vehicle's answered writes, as the one statement storing them."""
+        unsaved = self._unsaved.pop(vehicle_id)
+        sql, params = self._update(unsaved.after, unsaved.stored, unsaved.overlay, dumps(unsaved.events))
+
+        def write(conn: sqlite3.Connection) -> None:
+            if conn.execute(sql, params).rowcount != 1:  # cannot be: every other writer waited for it
+                log.error("écriture différée du véhicule %s perdue : version %s changée entre-temps",
+                          vehicle_id, version_of(unsaved.stored))
+                self.vehicle_cache.discard(vehicle_id)
+        return write
 
     def _judge(self, vehicle_id: str, batch: list[Job], before: dict[str, Any], overlay: str | None,
                stamp: str, stored: bool) -> tuple[dict[str, Any], list[tuple[str, str, Any]]] | None:
@@ -223,25 +281,31 @@ class VehiclesMixin(BackendBase):
             after.update(self.reference.match(after.get("vin"), after.get("registration")).to_json())
         return after
 
-    def _save(self, after: Mapping[str, Any], before: Mapping[str, Any], overlay: str | None, stamp: str,
+    def _save(self, after: Mapping[str, Any], before: Mapping[str, Any], overlay: str | None,
               pending_events: str) -> int | None:
-        """Write `after` and its events over `before` if the stored version is still before's and
-        the dealer's stored settings overlay is still `overlay` (the settings `after` was judged
-        with): one statement (tables.TRIGGERS), so one round trip to SQLite.
+        """Write `after` and its events over `before` (`_update`) now, in one round trip to SQLite.
+
+        Returns the store's generation just after the write, or None when another write changed
+        the version or the settings overlay since.
+        """
+        written = self.store.write(*self._update(after, before, overlay, pending_events))
+        return written.generation if written.rowcount == 1 else None
+
+    def _update(self, after: Mapping[str, Any], before: Mapping[str, Any], overlay: str | None,
+                pending_events: str) -> tuple[str, tuple[Any, ...]]:
+        """The statement writing `after` and its events over `before` if the stored version is still
+        before's and the dealer's stored settings overlay is still `overlay` (the settings `after`
+        was judged with): one statement (tables.TRIGGERS moves the events to the feed).
 
         Only the indexed columns that changed are set: SQLite rewrites the index entries of
         every column an UPDATE sets, changed or not (3.5× the cost of the write when all are).
-        Returns the store's generation just after the write, or None when another write changed
-        either since.
         """
         moved = [c for c in INDEXED_COLUMNS if after.get(c) != before.get(c)]
-        written = self.store.write(
-            f"UPDATE openflex_vehicles SET {''.join(f'{c} = ?, ' for c in moved)}updated_at = ?, "
-            "version = ?, doc = ?, pending_events = ? WHERE id = ? AND version = ? "
-            "AND (SELECT overlay FROM openflex_settings WHERE dealer = openflex_vehicles.dealer) IS ?",
-            (*(after.get(c) for c in moved), stamp, version_of(after), dumps(self._doc(after)),
-             pending_events, before["id"], version_of(before), overlay))
-        return written.generation if written.rowcount == 1 else None
+        return (f"UPDATE openflex_vehicles SET {''.join(f'{c} = ?, ' for c in moved)}updated_at = ?, "
+                "version = ?, doc = ?, pending_events = ? WHERE id = ? AND version = ? "
+                "AND (SELECT overlay FROM openflex_settings WHERE dealer = openflex_vehicles.dealer) IS ?",
+                (*(after.get(c) for c in moved), after["updated_at"], version_of(after),
+                 dumps(self._doc(after)), pending_events, before["id"], version_of(before), overlay))
 
     def _touch(self, conn: sqlite3.Connection, vehicle_id: str) -> None:
         """A change of the vehicle's representation outside its fields (its reservations)."""
@@ -251,24 +315,34 @@ class VehiclesMixin(BackendBase):
     def _doc(self, vehicle: Mapping[str, Any]) -> dict[str, Any]:
         return {k: vehicle.get(k) for k in self.contract.vehicle.fields if k != PUBLISHED}
 
+    def _current(self, dealer: str, vehicle_id: str) -> dict[str, Any] | None:
+        """The cached state if it is confirmed at the store's current generation: nothing was
+        written since but by this process's deferred writes, which keep it up to date (this
+        process is the store's only writer). No SQLite call."""
+        entry = self.vehicle_cache.get(vehicle_id)
+        if entry is not None and entry[2] == self.store.generation and entry[1]["dealer"] == dealer:
+            return dict(entry[1])
+        return None
+
     def _load(self, conn: sqlite3.Connection, dealer: str, vehicle_id: str) -> dict[str, Any]:
         """The vehicle's JSON; 404 for an unknown id and for another dealer's (isolation).
 
-        A cached state confirmed at the store's current generation is served as is: nothing was
-        written since (this process is the store's only writer). Otherwise its version is asked.
+        A cached state known current (`_current`) is served as is; otherwise its version is asked.
         """
+        current = self._current(dealer, vehicle_id)
+        if current is not None:
+            return current
         entry = self.vehicle_cache.get(vehicle_id)
         if entry is not None:
-            version, vehicle, seen = entry
-            if seen == self.store.generation and vehicle["dealer"] == dealer:
-                return dict(vehicle)
+            version, vehicle, _ = entry
             generation = self.store.generation  # before the read: a write after it moves it on
             row = conn.execute("SELECT version FROM openflex_vehicles WHERE id = ? AND dealer = ?",
                                (vehicle_id, dealer)).fetchone()
             if row is None:
                 raise NotFound("Véhicule", vehicle_id)
             if row[0] == version:
-                self.vehicle_cache.put(vehicle_id, (version, vehicle, generation))
+                if not conn.in_transaction:
+                    self._remember(vehicle, generation)
                 return dict(vehicle)
         return self._read(conn, dealer, vehicle_id)
 
@@ -276,13 +350,14 @@ class VehiclesMixin(BackendBase):
         """The vehicle and its dealer's settings overlay as stored (one query when the JSON is
         cached); None for an unknown vehicle."""
         conn = self.store.connection()
+        generation = self.store.generation  # before the read: a write after it moves it on
         row = conn.execute("SELECT v.version, v.dealer, s.overlay FROM openflex_vehicles v "
                            "LEFT JOIN openflex_settings s ON s.dealer = v.dealer WHERE v.id = ?",
                            (vehicle_id,)).fetchone()
         if row is None:
             return None
         version, dealer, overlay = row
-        self.overlay_seen.put(dealer, (overlay,))
+        self.overlay_seen.put(dealer, (overlay, generation))
         entry = self.vehicle_cache.get(vehicle_id)
         cached = dict(entry[1]) if entry is not None and entry[0] == version else None
         return cached or self._read(conn, dealer, vehicle_id), overlay
@@ -298,8 +373,13 @@ class VehiclesMixin(BackendBase):
     def _remember(self, vehicle: Mapping[str, Any], generation: int) -> None:
         """Keep a committed state of a vehicle, current at the store's `generation`: (id, version)
         names one content forever (ids are never reused, every change of the representation
-        takes a new version)."""
-        self.vehicle_cache.put(vehicle["id"], (version_of(vehicle), dict(vehicle), generation))
+        takes a new version). Never over a newer state (a write answered meanwhile), so under
+        the state lock: never call it inside a transaction, which holds it."""
+        version = version_of(vehicle)
+        with self.store.state_lock:
+            entry = self.vehicle_cache.get(vehicle["id"])
+            if entry is None or entry[0] <= version:
+                self.vehicle_cache.put(vehicle["id"], (version, dict(vehicle), generation))
 
     def _read(self, conn: sqlite3.Connection, dealer: str, vehicle_id: str) -> dict[str, Any]:
         generation = self.store.generation  # before the read: a write after it moves it on

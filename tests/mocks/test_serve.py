@@ -86,3 +86,26 @@ def test_serve_with_a_bad_profile_says_which_row_and_exits_2(tmp_path, capsys) -
                  "--profile", str(profile)])
     assert code == 2
     assert "fields.vinx" in capsys.readouterr().err
+
+
+def test_patches_answered_just_before_ctrl_c_are_kept(tmp_path):
+    """PATCHes are answered before their store write (deferred by a few ms): stopping serve
+    writes them, and a restart on the same --db serves the last one answered."""
+    db = tmp_path / "icarflex.sqlite3"
+    with serving(db) as urls:
+        openflex = urls["OpenFlex"]
+        refs = call("GET", f"{openflex}/api/v1/reference/vehicles?limit=1", "demo-openflex-key").json()
+        ref = refs["items"][0]
+        created = call("POST", f"{openflex}/api/v1/vehicles", "demo-openflex-key", {
+            "vin": ref["vin"], "destination": "MARCHAND", "origin": "PARTICULIER",
+            "purchase_source": "REPRISE"}).json()
+        url = f"{openflex}/api/v1/vehicles/{created['id']}"
+        for mileage in range(40_000, 40_050):
+            last = call("PATCH", url, "demo-dms-key", {"mileage": mileage})
+            assert last.status_code == 200, last.text
+    with serving(db) as urls:
+        again = call("GET", f"{urls['OpenFlex']}/api/v1/vehicles/{created['id']}", "demo-openflex-key")
+        assert (again.json()["mileage"], again.headers["ETag"]) == (40_049, last.headers["ETag"])
+        events = call("GET", f"{urls['OpenFlex']}/api/v1/events?limit=1000", "demo-openflex-key").json()
+        assert [e["data"]["changes"]["mileage"] for e in events["items"]
+                if e["type"] == "vehicle.updated"] == list(range(40_000, 40_050))

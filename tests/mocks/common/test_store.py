@@ -1,5 +1,6 @@
-"""The SQLite store: one serving process per file, the write generation caches trust, and
-the clean-up of temporary stores.
+"""The SQLite store: one serving process per file, the write generation caches trust, deferred
+writes (read by every reader at once, written by the background writer or at exit), and the
+clean-up of temporary stores.
 
 Another process is a real one (a subprocess holding a store open); `icarflex serve` on a
 file already served exits 2 naming the holder, as for a busy port.
@@ -7,9 +8,11 @@ file already served exits 2 naming the holder, as for a busy port.
 from __future__ import annotations
 
 import gc
+import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -100,3 +103,70 @@ def test_a_temporary_store_removes_its_files_when_dropped():
 def test_memory_is_not_a_store():
     with pytest.raises(ValueError, match="file"):
         Store(":memory:", SCHEMA)
+
+
+# -- deferred writes: answered before they are in the file, never lost to a reader -------------
+
+def defer_insert(store: Store, key: str, names: list[str], taken: list[str]) -> None:
+    """Defer (the caller holds the state lock) the insert of what `names` holds when it is taken."""
+    def take():
+        taken.append(key)
+        rows, names[:] = list(names), []
+        return lambda conn: conn.executemany("INSERT INTO items (name) VALUES (?)", [(n,) for n in rows])
+    store.defer(key, take)
+
+
+def test_a_deferred_write_is_read_by_any_reader_of_the_process_at_once(tmp_path: Path):
+    store, other = Store(tmp_path / "d.sqlite3", SCHEMA), Store(tmp_path / "d.sqlite3", SCHEMA)
+    taken: list[str] = []
+    for i in range(50):
+        with store.state_lock:
+            defer_insert(store, f"k{i}", [f"n{i}"], taken)
+        # read at once, by another store of the process: it waits for the write, whoever runs it
+        assert other.one("SELECT COUNT(*) AS n FROM items")["n"] == i + 1
+    assert len(taken) == 50
+
+
+def test_deferrals_of_one_key_are_one_write_and_a_writer_comes_after_them(tmp_path: Path):
+    store = Store(tmp_path / "k.sqlite3", SCHEMA)
+    names: list[str] = []
+    taken: list[str] = []
+    with store.state_lock:  # the background writer cannot take them while the lock is held
+        for name in ("a", "b", "c"):
+            names.append(name)
+            defer_insert(store, "same", names, taken)
+    with pytest.raises(RuntimeError), store.transaction() as conn:  # a writer: after them, and alone
+        assert [r["name"] for r in conn.execute("SELECT name FROM items ORDER BY id")] == ["a", "b", "c"]
+        conn.execute("INSERT INTO items (name) VALUES ('refused')")
+        raise RuntimeError("refused")
+    assert taken == ["same"]  # three deferrals of one key: one write
+    assert [r["name"] for r in store.query("SELECT name FROM items ORDER BY id")] == ["a", "b", "c"]
+
+
+def test_the_background_writer_stores_deferred_writes_with_no_reader(tmp_path: Path):
+    db = tmp_path / "b.sqlite3"
+    store = Store(db, SCHEMA)
+    with store.state_lock:
+        defer_insert(store, "k", ["alone"], [])
+    deadline = time.monotonic() + 5
+    while True:  # another connection, not the store's: it never waits for deferred writes
+        with sqlite3.connect(db) as conn:
+            if conn.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 1:
+                break
+        assert time.monotonic() < deadline, "the deferred write never reached the file"
+        time.sleep(0.01)
+
+
+def test_the_end_of_the_process_writes_what_was_deferred(tmp_path: Path):
+    db = tmp_path / "exit.sqlite3"
+    code = textwrap.dedent(f"""
+        import mocks.common.store as store_module
+        from mocks.common.store import Store
+        store_module._GATHER_S = 60  # the background writer would come too late: the exit writes them
+        store = Store({str(db)!r}, {SCHEMA!r})
+        with store.state_lock:
+            store.defer("k", lambda: lambda conn: conn.execute("INSERT INTO items (name) VALUES ('kept')"))
+    """)
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT name FROM items").fetchall() == [("kept",)]
