@@ -136,6 +136,7 @@ def _release(claim: _Claim, temporary: str | None) -> None:
             del _CLAIMS[claim.path]
             if claim.deferred and not temporary:  # the last store of the file is gone: write them now
                 _apply_on_own_connection(claim)
+            claim.deferred = {}
             os.close(claim.fd)  # the lock goes with it
             if temporary:  # a temporary store's files go too
                 for suffix in ("", "-wal", "-shm", ".lock"):
@@ -176,7 +177,8 @@ class _Writer:
 
     def wake(self, store: Store) -> None:
         claim = store._claim
-        if id(claim) not in self._claims:
+        entry = self._claims.get(id(claim))
+        if entry is None or entry[1]() is None:
             with self._lock:
                 self._claims[id(claim)] = (claim, weakref.ref(store))
                 if self._thread is None or not self._thread.is_alive():
@@ -194,16 +196,17 @@ class _Writer:
                 items = list(self._claims.items())
             for key, (claim, ref) in items:
                 store = ref()
-                if store is None or not claim.deferred:
-                    with self._lock:
-                        if not claim.deferred:
-                            self._claims.pop(key, None)
-                    continue
                 try:
-                    store.sync()
+                    if store is not None:
+                        store.sync()
+                    elif claim.deferred:  # its store is gone, the file's claim is not
+                        _apply_on_own_connection(claim)
                 except Exception:  # noqa: BLE001 - the next reader retries, and says it
                     log.exception("écritures différées non enregistrées dans %s", claim.path)
                 del store
+                with self._lock:
+                    if not claim.deferred and self._claims.get(key, (None,))[0] is claim:
+                        del self._claims[key]
 
 
 _WRITER = _Writer()
