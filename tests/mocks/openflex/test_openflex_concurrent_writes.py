@@ -7,9 +7,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
+from flask import Flask
 from openflex_support import KEYS, World, sample_value
 
 from mocks.common.server import LiveServer
+from mocks.common.store import loads
 
 WRITERS = 16
 
@@ -69,3 +71,52 @@ def test_a_refused_write_among_concurrent_ones_changes_nothing_of_its_own(world:
     refused = replies[-1]
     assert refused.status_code == 403 and forbidden in refused.json()["fields"], refused.json()
     assert world.vehicle(vehicle["id"])[forbidden] == vehicle[forbidden]
+
+
+def test_patches_racing_reservations_and_readers_lose_nothing(world: World, live: LiveServer, app: Flask):
+    """PATCHes answered before their store write (when the fake knows the vehicle current) race
+    reservations (another writer, which must come after them) and readers of the store."""
+    vehicle = world.vehicle_in("ENTREE_PHYSIQUE", "MARCHAND")
+    cursor = world.openflex.get("/events").ok()["next_cursor"]
+    base = f"{live.url}/api/v1/vehicles/{vehicle['id']}"
+    headers = {"Authorization": f"Bearer {KEYS['dms']}"}
+    user = {"Authorization": f"Bearer {KEYS['openflex_user']}"}
+    start = threading.Barrier(5)
+
+    def patches(offset: int) -> list[requests.Response]:
+        start.wait()
+        with requests.Session() as session:
+            return [session.patch(base, json={"mileage": 50_000 + offset + 4 * i}, headers=headers,
+                                  timeout=30)
+                    for i in range(40)]
+
+    def reservations() -> int:
+        start.wait()
+        with requests.Session() as session:
+            for _ in range(10):
+                made = session.post(f"{base}/reservations", headers=user, timeout=30, json={
+                    "kind": "UNLIMITED", "blocks_sale": False, "blocks_publication": False})
+                assert made.status_code == 201, made.text
+                lifted = session.delete(f"{base}/reservations/{made.json()['id']}", headers=user, timeout=30)
+                assert lifted.status_code == 204, lifted.text
+                listed = session.get(f"{live.url}/api/v1/vehicles", headers=user, timeout=30).json()
+                assert any(v["id"] == vehicle["id"] for v in listed["items"])
+        return 20
+
+    with ThreadPoolExecutor(5) as pool:
+        writers = [pool.submit(patches, offset) for offset in range(4)]
+        moves = pool.submit(reservations)
+        replies = [r for w in writers for r in w.result()]
+        assert moves.result() == 20
+    assert [r.status_code for r in replies] == [200] * len(replies)
+    feed = world.openflex.get(f"/events?after={cursor}&limit=1000").ok()["items"]
+    written = [e["data"]["changes"]["mileage"] for e in feed if e["type"] == "vehicle.updated"]
+    assert sorted(written) == sorted(r.json()["mileage"] for r in replies)  # each once, none lost
+    by_version = sorted(replies, key=lambda r: int(r.json()["version_tag"].lstrip("v")))
+    assert written == [r.json()["mileage"] for r in by_version]  # the feed in version order
+    final = world.openflex.get(f"/vehicles/{vehicle['id']}")
+    row = app.extensions["icarflex"].backend.store.one(
+        "SELECT version, doc FROM openflex_vehicles WHERE id = ?", (vehicle["id"],))
+    assert final.headers["ETag"] == f'"v{row["version"]}"'
+    assert final.ok()["mileage"] == by_version[-1].json()["mileage"] == loads(row["doc"])["mileage"]
+    assert final.ok()["reservations"] == []
