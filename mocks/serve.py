@@ -43,7 +43,9 @@ def cli(args: argparse.Namespace) -> int:
         sys.stderr.write(f"icarflex serve: {exc}\n")
         return 2
     stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    # Both stop it, even when started with SIGINT ignored (a background job of a script): Python
+    # then keeps it ignored, and `kill -INT` or a Ctrl-C forwarded by a supervisor would do nothing.
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
     openflex.start()
     icar.start()
     _announce(args, openflex, icar)
@@ -55,7 +57,8 @@ def cli(args: argparse.Namespace) -> int:
     finally:
         icar.stop()
         openflex.stop()
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0
 
 

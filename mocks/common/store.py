@@ -91,15 +91,18 @@ class _Claim:
     def apply_deferred(self, conn: sqlite3.Connection, *, locked: bool = False) -> None:
         """Write what is deferred, in one transaction. Called holding `sql_lock`, and `write_lock`
         when `locked` (a writer about to read the state: nothing is deferred until it commits)."""
-        if not self.deferred:
-            if locked:  # exact: deferring takes write_lock, held here
-                return
+        if not self.deferred:  # exact when `locked`; else one deferred just now comes after this call
+            return
         with contextlib.nullcontext() if locked else self.write_lock:
             if not self.deferred:
                 return
             self.writing_deferred = True  # before they leave `deferred`: a reader sees one or the other
             taken, self.deferred = list(self.deferred.values()), {}
-            writes = [take() for take in taken]
+            try:
+                writes = [take() for take in taken]
+            except BaseException:
+                self.writing_deferred = False
+                raise
         try:
             if len(writes) == 1:
                 writes[0](conn)

@@ -21,12 +21,15 @@ URL = re.compile(r"(OpenFlex|ICAR) fake\s*:\s*(http://127\.0\.0\.1:\d+)")
 
 
 @contextmanager
-def serving(db: Path) -> Iterator[dict[str, str]]:
-    """Start `icarflex serve --openflex-port 0 --icar-port 0`; yield the URLs it announces."""
+def serving(db: Path, *, sigint_ignored: bool = False) -> Iterator[dict[str, str]]:
+    """Start `icarflex serve --openflex-port 0 --icar-port 0`; yield the URLs it announces.
+    `sigint_ignored`: started as a background job of a script is (SIGINT ignored, inherited)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None
     proc = subprocess.Popen([sys.executable, "-m", "scenarios.cli", "serve", "--openflex-port", "0",
                              "--icar-port", "0", "--db", str(db), "--threads", "4"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                            preexec_fn=ignore)  # noqa: PLW1509 - a signal disposition, nothing threaded
     urls: dict[str, str] = {}
     ready = threading.Event()
 
@@ -109,3 +112,10 @@ def test_patches_answered_just_before_ctrl_c_are_kept(tmp_path):
         events = call("GET", f"{urls['OpenFlex']}/api/v1/events?limit=1000", "demo-openflex-key").json()
         assert [e["data"]["changes"]["mileage"] for e in events["items"]
                 if e["type"] == "vehicle.updated"] == list(range(40_000, 40_050))
+
+
+def test_ctrl_c_stops_serve_even_started_with_sigint_ignored(tmp_path):
+    """A background job of a script starts with SIGINT ignored; `kill -INT` still stops serve
+    (cleanly: `serving` asserts exit 0 within 10 s)."""
+    with serving(tmp_path / "bg.sqlite3", sigint_ignored=True) as urls:
+        assert requests.get(f"{urls['OpenFlex']}/__admin/health", timeout=5).status_code == 200
