@@ -3,12 +3,12 @@
 Kept in the fake's SQLite store, bounded: past `JOURNAL_LIMIT` entries the oldest
 are dropped. Recording stays off the request's critical path: an entry is kept as raw
 text (bodies are parsed only when the journal is read) and written in batches by one
-background thread (`_Flusher`), one statement per batch, at most `_MAX_AGE` after it was
-taken; a read of the journal flushes first, and so does the end of the process. A request
-thread never waits for SQLite here: each call into SQLite lets another thread take the
-interpreter, and under load that hand-over cost a request more than the write. Backends add what only
-they know (`annotate(vehicle_before=…, verdict=…)`); the checker audits these
-entries, exported as JSON lines.
+background thread (`_Flusher`), one statement per batch, about `_MAX_AGE` after it was
+taken at most; a read of the journal flushes first, and so does the end of the process.
+A request thread never waits for SQLite here: each call into SQLite lets another thread
+take the interpreter, and under load that hand-over cost a request more than the write.
+Backends add what only they know (`annotate(vehicle_before=…, verdict=…)`); the checker
+audits these entries, exported as JSON lines.
 """
 from __future__ import annotations
 

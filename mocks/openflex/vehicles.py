@@ -1,9 +1,11 @@
 """Vehicles (module « Véhicules »): create, list, get, and the JSON merge patch.
 
-Every write goes through the contract's rule engine (`contracts.evaluate`) inside one
-store transaction: a refusal raises inside it, so nothing of the write is applied
-(rule R6: refused whole), and the journal gets the vehicle before and the verdict.
-The reference match (rule R2) is recomputed whenever the VIN or registration change.
+Every write goes through the contract's rule engine (`contracts.evaluate`) before anything
+of it is stored: a refusal stores nothing (rule R6: refused whole), and the journal gets the
+vehicle before and the verdict. A creation is one store transaction; a PATCH is judged on a
+state known current and stored in one compare-and-swap statement, now or, when this process
+knows the vehicle current, a few milliseconds after its answer (`patch_vehicle`). The
+reference match (rule R2) is recomputed whenever the VIN or registration change.
 """
 from __future__ import annotations
 

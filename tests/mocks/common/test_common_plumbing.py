@@ -1,8 +1,11 @@
 """The shared plumbing on a minimal fake: JSON body parsing (NaN refused), media types in
-OpenAPI, one component per model name, the journal on bodies it cannot read, annotate outside a
-request, and /__admin/settings/<dealer> only for backends that keep settings."""
+OpenAPI, one component per model name, the journal on bodies it cannot read and written off the
+request's path, annotate outside a request, and /__admin/settings/<dealer> only for backends that
+keep settings."""
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -147,3 +150,22 @@ def test_a_lone_surrogate_is_refused_and_the_journal_stays_readable(tmp_path: Pa
     assert response.json["fields"]
     for query in ("", "?format=jsonl"):
         assert client.get(f"/__admin/journal{query}", headers=ADMIN).status_code == 200
+
+
+def test_the_journal_reaches_the_file_with_no_reader_and_a_reader_sees_it_at_once(tmp_path: Path):
+    """Requests never wait for the journal's write: a background thread writes it (within about
+    `_MAX_AGE` for a lone entry, at once for a full batch), and a read of the journal writes what
+    is still pending first."""
+    client = make_app(tmp_path).test_client()
+    client.post("/api/v1/things", json={"size": 1}, headers=AUTH)
+    read = client.get("/__admin/journal", headers=ADMIN).json["items"]
+    assert [e["request"] for e in read] == [{"size": 1}]
+    for size in range(2, 5):
+        client.post("/api/v1/things", json={"size": size}, headers=AUTH)
+    deadline = time.monotonic() + 5
+    while True:  # another connection than the fake's: it never triggers a write
+        with sqlite3.connect(tmp_path / "db.sqlite3") as conn:
+            if conn.execute("SELECT COUNT(*) FROM journal_dummy").fetchone()[0] == 4:
+                break
+        assert time.monotonic() < deadline, "the journal never reached the file without a reader"
+        time.sleep(0.05)
