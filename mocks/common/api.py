@@ -101,8 +101,9 @@ class Api:
 
 def parse_json_object() -> dict[str, Any]:
     """The request body as a JSON object: 415 if not JSON, 400 if malformed, 422 if not an object."""
-    if request.mimetype not in JSON_TYPES and not request.mimetype.endswith("+json"):
-        raise ApiError("VALIDATION_ERROR", f"Content-Type {request.mimetype or 'absent'} : "
+    mimetype = request.mimetype
+    if mimetype not in JSON_TYPES and not mimetype.endswith("+json"):
+        raise ApiError("VALIDATION_ERROR", f"Content-Type {mimetype or 'absent'} : "
                        "un corps JSON est attendu", status=415, fields=["Content-Type"])
     raw = request.get_data(cache=True)
     try:

@@ -31,18 +31,21 @@ def demo_keys(actors_by_suffix: Mapping[str, str], dealers: tuple[str, ...] = ("
 
 def authenticate() -> Identity:
     """The caller's identity; 401 UNAUTHENTICATED without a known Bearer key."""
-    if "identity" in g:
-        return g.identity
+    context = g._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup, not four
+    identity = getattr(context, "identity", None)
+    if identity is not None:
+        return identity
     header = request.headers.get("Authorization", "")
     scheme, _, key = header.partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
+    key = key.strip()
+    if scheme.lower() != "bearer" or not key:
         raise ApiError("UNAUTHENTICATED", "En-tête Authorization: Bearer <clé> manquant",
                        fields=["Authorization"])
-    entry = current_app.config["KEYS"].get(key.strip())
+    entry = current_app.config["KEYS"].get(key)
     if entry is None:
         raise ApiError("UNAUTHENTICATED", "Clé d'API inconnue", fields=["Authorization"])
-    g.identity = Identity(entry["actor"], entry["dealer"], key.strip())
-    return g.identity
+    context.identity = identity = Identity(entry["actor"], entry["dealer"], key)
+    return identity
 
 
 def require(*actors: str) -> Identity:

@@ -106,22 +106,23 @@ class VehiclesMixin(BackendBase):
 
     def patch_vehicle(self, dealer: str, actor: str, vehicle_id: str, patch: Mapping[str, Any],
                       if_match: str | None = None) -> dict[str, Any]:
-        """Optimistic, and grouped: the concurrent writes of one vehicle are judged in arrival order
-        (`mocks.common.combining`), each on the state the previous one left (If-Match, the rule
-        engine, the merge).
+        """Judged on a state known current (If-Match, the rule engine, the merge), each write on
+        the state the previous one left.
 
         When this process knows the vehicle's current state (its cached state and the dealer's
         settings overlay stamped at the store's generation: nothing else was written since), the
-        writes are judged on it and answered at once, their store write deferred (`Store.defer`:
-        one statement a few milliseconds later, with every write of the vehicle answered
-        meanwhile); the store's state lock, held from the check to the queueing, keeps every
-        other writer out. Otherwise they are judged on a snapshot (this process's last view, or
-        the store's) and stored in one compare-and-swap statement on the version and on the
-        settings judged with; a refusal (404, 412, a rule) or a write that changes nothing is
+        write is judged on it under the store's state lock, which keeps every other writer out
+        and orders the writes, and answered at once; its store write is deferred (`Store.defer`:
+        one statement a few milliseconds later for every write of the vehicle answered
+        meanwhile). Otherwise the concurrent writes of the vehicle are grouped
+        (`mocks.common.combining`): judged in arrival order on a snapshot (this process's last
+        view, or the store's) and stored in one compare-and-swap statement on the version and on
+        the settings judged with. A refusal (404, 412, a rule) or a write that changes nothing is
         only ever answered on a state known current.
         """
-        job = self.writes.submit(vehicle_id, Job(PatchRequest(dealer, actor, patch, if_match)),
-                                 lambda batch: self._patch_batch(vehicle_id, batch))
+        job = Job(PatchRequest(dealer, actor, patch, if_match))
+        if not self._patch_known(vehicle_id, [job]):  # known current: no queue (the state lock orders)
+            self.writes.submit(vehicle_id, job, lambda batch: self._patch_batch(vehicle_id, batch))
         self.audit(**job.notes)
         if job.error is not None:
             raise job.error
@@ -185,11 +186,12 @@ class VehiclesMixin(BackendBase):
             return True
 
     def _take_unsaved(self, vehicle_id: str) -> Callable[[sqlite3.Connection], None]:
-        """Under the state lock: the vehicle's answered writes, as the one statement storing them."""
+        """Under the state lock: the vehicle's answered writes, taken (later ones start a new
+        `Unsaved`), as the one statement storing them (built outside the lock)."""
         unsaved = self._unsaved.pop(vehicle_id)
-        sql, params = self._update(unsaved.after, unsaved.stored, unsaved.overlay, dumps(unsaved.events))
 
         def write(conn: sqlite3.Connection) -> None:
+            sql, params = self._update(unsaved.after, unsaved.stored, unsaved.overlay, dumps(unsaved.events))
             if conn.execute(sql, params).rowcount != 1:  # cannot be: every other writer waited for it
                 log.error("écriture différée du véhicule %s perdue : version %s changée entre-temps",
                           vehicle_id, version_of(unsaved.stored))
