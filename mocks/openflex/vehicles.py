@@ -111,17 +111,17 @@ class VehiclesMixin(BackendBase):
 
         When this process knows the vehicle's current state (its cached state and the dealer's
         settings overlay stamped at the store's generation: nothing else was written since), the
-        write is judged on it under the store's state lock, which keeps every other writer out
-        and orders the writes, and answered at once; its store write is deferred (`Store.defer`:
-        one statement a few milliseconds later for every write of the vehicle answered
-        meanwhile). Otherwise the concurrent writes of the vehicle are grouped
-        (`mocks.common.combining`): judged in arrival order on a snapshot (this process's last
-        view, or the store's) and stored in one compare-and-swap statement on the version and on
-        the settings judged with. A refusal (404, 412, a rule) or a write that changes nothing is
-        only ever answered on a state known current.
+        write is judged on it and answered at once, queued under the store's state lock (which
+        keeps every other writer out) only if nothing was written meanwhile, else judged again;
+        its store write is deferred (`Store.defer`: one statement a few milliseconds later for
+        every write of the vehicle answered meanwhile). Otherwise the concurrent writes of the
+        vehicle are grouped (`mocks.common.combining`): judged in arrival order on a snapshot
+        (this process's last view, or the store's) and stored in one compare-and-swap statement
+        on the version and on the settings judged with. A refusal (404, 412, a rule) or a write
+        that changes nothing is only ever answered on a state known current when it was read.
         """
         job = Job(PatchRequest(dealer, actor, patch, if_match))
-        if not self._patch_known(vehicle_id, [job]):  # known current: no queue (the state lock orders)
+        if not self._patch_known(vehicle_id, [job]):  # known current: no queue to wait in
             self.writes.submit(vehicle_id, job, lambda batch: self._patch_batch(vehicle_id, batch))
         self.audit(**job.notes)
         if job.error is not None:
@@ -159,31 +159,36 @@ class VehiclesMixin(BackendBase):
 
     def _patch_known(self, vehicle_id: str, batch: list[Job]) -> bool:
         """Judge and answer the batch on the state this process knows current, the store write
-        deferred; False (nothing done) when it does not know it. No SQLite call here: the state
-        lock is held, and a read would wait for it."""
+        deferred; False (the batch to judge again) when it does not know it, or when another
+        write came in while it judged. Judged outside the state lock (on a state that never
+        changes: a new version is a new entry), then checked and queued under it: a lock held
+        only for that is never waited on for long."""
         store = self.store
+        generation = store.generation
+        entry = self.vehicle_cache.get(vehicle_id)
+        if entry is None or entry[2] != generation:
+            return False
+        seen = self.overlay_seen.get(entry[1]["dealer"])
+        if seen is None or seen[1] != generation:
+            return False
+        before, overlay = entry[1], seen[0]
+        judged = self._judge(vehicle_id, batch, before, overlay, now(), stored=True)
+        assert judged is not None  # judged on a state known current: refusals are answered
+        after, pending_events = judged
+        if after is before:
+            return True  # refused or unchanged, on the state current when it was read
+        written = events.pending(pending_events)
         with store.state_lock:
-            generation = store.generation
-            entry = self.vehicle_cache.get(vehicle_id)
-            if entry is None or entry[2] != generation:
+            if store.generation != generation or self.vehicle_cache.get(vehicle_id) is not entry:
                 return False
-            seen = self.overlay_seen.get(entry[1]["dealer"])
-            if seen is None or seen[1] != generation:
-                return False
-            before, overlay = dict(entry[1]), seen[0]
-            judged = self._judge(vehicle_id, batch, before, overlay, now(), stored=True)
-            assert judged is not None  # judged on a state known current: refusals are answered
-            after, pending_events = judged
-            if after is before:
-                return True
             unsaved = self._unsaved.get(vehicle_id)
             if unsaved is None:
                 unsaved = self._unsaved[vehicle_id] = Unsaved(before, overlay)
                 store.defer(("vehicle", vehicle_id), lambda: self._take_unsaved(vehicle_id))
             unsaved.after = after
-            unsaved.events += events.pending(pending_events)
-            self.vehicle_cache.put(vehicle_id, (version_of(after), dict(after), generation))
-            return True
+            unsaved.events += written
+            self.vehicle_cache.put(vehicle_id, (version_of(after), after, generation))
+        return True
 
     def _take_unsaved(self, vehicle_id: str) -> Callable[[sqlite3.Connection], None]:
         """Under the state lock: the vehicle's answered writes, taken (later ones start a new

@@ -81,3 +81,29 @@ def test_a_settings_change_after_answered_patches_is_judged_with(world: World, a
     world.dms.patch(path, {"mileage": 35_000}).ok()
     assert stored(app, vehicle["id"])[1]["mileage"] == 35_000
     assert deferrals
+
+
+def test_a_write_landing_while_another_is_judged_makes_it_judged_again(world: World, app: Flask,
+                                                                        monkeypatch: pytest.MonkeyPatch):
+    """A PATCH known current is judged outside the state lock; another write of the vehicle landing
+    meanwhile sends it back to be judged on the new state: both kept, in order, one version each."""
+    vehicle = world.vehicle_in("ENTREE_PHYSIQUE", "MARCHAND")
+    path = f"/vehicles/{vehicle['id']}"
+    world.dms.patch(path, {"mileage": 61_000}).ok()
+    known = world.dms.patch(path, {"mileage": 62_000}).ok()  # now known current: judged unlocked
+    backend = app.extensions["icarflex"].backend
+    judge, cut_in = type(backend)._judge, []
+
+    def judged_while_another_lands(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not cut_in:
+            cut_in.append(None)  # once: the write below is judged by this same function
+            cut_in[0] = self.patch_vehicle("demo", "dms", vehicle["id"], {"mileage": 63_000})
+        return judge(self, *args, **kwargs)
+    monkeypatch.setattr(type(backend), "_judge", judged_while_another_lands)
+    last = backend.patch_vehicle("demo", "dms", vehicle["id"], {"mileage": 64_000})
+    assert [version_of(v) for v in (known, cut_in[0], last)] == [version_of(known) + i for i in range(3)]
+    version, doc = stored(app, vehicle["id"])
+    assert (last["mileage"], version, doc["mileage"]) == (64_000, version_of(last), 64_000)
+    feed = world.openflex.get("/events?limit=1000").ok()["items"]
+    assert [e["data"]["changes"].get("mileage") for e in feed if e["type"] == "vehicle.updated"][-4:] == [
+        61_000, 62_000, 63_000, 64_000]
