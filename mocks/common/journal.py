@@ -96,9 +96,10 @@ def annotate(**fields: Any) -> None:
 def _request_body(req: Request) -> bytes | str | None:
     """The request body as journaled: its raw bytes (decoded, then parsed, later); never fails
     the response."""
-    chunked = "chunked" in req.environ.get("HTTP_TRANSFER_ENCODING", "").lower()
-    if not req.content_length and not chunked:
-        return None
+    environ = req.environ  # read raw: `req.content_length` parses it again for every request
+    if environ.get("CONTENT_LENGTH", "").strip("0 ") == "" and \
+            "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return None  # absent or zero (an unreadable length reads as no body below too)
     try:
         return req.get_data(cache=True) or None
     except HTTPException:  # over MAX_CONTENT_LENGTH: left unread
