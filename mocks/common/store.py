@@ -61,7 +61,8 @@ class StoreInUse(OSError):
 
 
 class _Claim:
-    """This process's hold on one store file: the lock, and its count of committed writes."""
+    """This process's hold on one store file: its locks, its count of committed writes, and the
+    writes answered but not yet stored (`deferred`)."""
 
     def __init__(self, path: str) -> None:
         self.path, self.users, self.generation = path, 0, 0
