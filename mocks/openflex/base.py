@@ -34,7 +34,7 @@ class BackendBase:
         self.settings_cache: BoundedCache[str | None, ApiVoSettings] = BoundedCache(64)
         # A dealer's stored settings overlay, read at a store generation (a hint unless still current).
         self.overlay_seen: BoundedCache[str, tuple[str | None, int]] = BoundedCache(1024)
-        self.writes = Combiner()  # a vehicle's concurrent PATCHes, judged in order, stored at once
+        self.writes = Combiner()  # PATCHes of a vehicle not known current: grouped, stored at once
         self._unsaved: dict[str, Any] = {}  # vehicle id → its answered writes not yet stored (state lock)
 
     def settings_for(self, dealer: str) -> ApiVoSettings:  # pragma: no cover - provided by the backend
