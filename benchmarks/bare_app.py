@@ -1,7 +1,7 @@
 """The yardstick: a bare Flask app answering a vehicle of the same shape as the OpenFlex fake.
 
 GET and PATCH of one vehicle, no auth, no store, no journal, no contract; served by
-the same server with the same settings as `icarflex serve` (`mocks.common.server.LiveServer`,
+the same server with the same settings as `icarflex serve` (`icarflex.mocks.common.server.LiveServer`,
 waitress), so the ratio measures what the fake's own work costs.
 
     python -m benchmarks.bare_app PORT THREADS VEHICLE_JSON_FILE
@@ -15,8 +15,7 @@ import threading
 from typing import Any
 
 from flask import Flask, request
-
-from mocks.common.server import LiveServer
+from icarflex.mocks.common.server import LiveServer
 
 
 def create_app(vehicle: dict[str, Any]) -> Flask:

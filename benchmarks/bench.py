@@ -147,7 +147,7 @@ def _ms(text: str) -> float:
 # --- the contenders -------------------------------------------------------------------
 def start_serve(db: str, threads: int) -> tuple[subprocess.Popen[bytes], str, str, float]:
     of_port, icar_port = free_port(), free_port()
-    cmd = [sys.executable, "-m", "scenarios.cli", "serve", "--openflex-port", str(of_port),
+    cmd = [sys.executable, "-m", "icarflex.scenarios.cli", "serve", "--openflex-port", str(of_port),
            "--icar-port", str(icar_port), "--db", db, "--threads", str(threads)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
     start = time.perf_counter()

@@ -1,7 +1,7 @@
 """Replay timings: every workflow and negative twin in-process, and N vehicles through a lifeline.
 
 Both use the real runner over loopback HTTP against both fakes started in this process
-(scenarios.fakes.local_fakes): the ICAR connector really calls the OpenFlex fake, and the
+(icarflex.scenarios.fakes.local_fakes): the ICAR connector really calls the OpenFlex fake, and the
 runner audits every step's journal entries, as `icarflex run` does.
 """
 from __future__ import annotations
@@ -9,10 +9,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from contracts import load_contract
-from mocks.openflex.app import DEFAULTS as OPENFLEX_DEFAULTS
-from scenarios.fakes import local_fakes
-from scenarios.runner import Runner, Targets
+from icarflex.contracts import load_contract
+from icarflex.mocks.openflex.app import DEFAULTS as OPENFLEX_DEFAULTS
+from icarflex.scenarios.fakes import local_fakes
+from icarflex.scenarios.runner import Runner, Targets
 
 DEFAULT_REFERENCE_SIZE = int(OPENFLEX_DEFAULTS["REFERENCE_SIZE"])
 

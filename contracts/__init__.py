@@ -5,9 +5,15 @@ parameterization (defaults + profile); `evaluate()` returns the violations of a 
 """
 from __future__ import annotations
 
-from contracts.engine import Violation, evaluate, has_sale_channel, is_blocking_reservation, is_published
-from contracts.models import Contract, ContractError, load_contract
-from contracts.profile import ApiVoSettings, ProfileError, load_profile
+from icarflex.contracts.engine import (
+    Violation,
+    evaluate,
+    has_sale_channel,
+    is_blocking_reservation,
+    is_published,
+)
+from icarflex.contracts.models import Contract, ContractError, load_contract
+from icarflex.contracts.profile import ApiVoSettings, ProfileError, load_profile
 
 __all__ = [
     "ApiVoSettings", "Contract", "ContractError", "ProfileError", "Violation", "evaluate",

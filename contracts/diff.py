@@ -15,8 +15,8 @@ from argparse import Namespace
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from contracts.models import Contract, ContractError, ParameterRow, load_contract
-from contracts.profile import MASTER_SETTING, ApiVoSettings, load_profile
+from icarflex.contracts.models import Contract, ContractError, ParameterRow, load_contract
+from icarflex.contracts.profile import MASTER_SETTING, ApiVoSettings, load_profile
 
 
 @dataclass(frozen=True)

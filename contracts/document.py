@@ -1,6 +1,6 @@
 """A tiny document model (headings, paragraphs, bullet lists, tables) rendered to Markdown or HTML.
 
-`contracts.guide` describes the regenerated guide once, as blocks; this module turns
+`icarflex.contracts.guide` describes the regenerated guide once, as blocks; this module turns
 the blocks into either format, escaping every piece of text for it, so the guide's
 content cannot differ between the two. The HTML is one self-contained page (inline
 CSS, no external asset, no script).

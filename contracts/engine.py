@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from contracts.models import Contract, Transition
-from contracts.profile import PRICE_SETTING, ApiVoSettings
+from icarflex.contracts.models import Contract, Transition
+from icarflex.contracts.profile import PRICE_SETTING, ApiVoSettings
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import sys
 from argparse import Namespace
 from pathlib import Path
 
-from contracts.document import (
+from icarflex.contracts.document import (
     Block,
     Bullets,
     Code,
@@ -26,8 +26,8 @@ from contracts.document import (
     to_html,
     to_markdown,
 )
-from contracts.models import Contract, ContractError, ParameterRow, Transition, load_contract
-from contracts.profile import ApiVoSettings, load_profile
+from icarflex.contracts.models import Contract, ContractError, ParameterRow, Transition, load_contract
+from icarflex.contracts.profile import ApiVoSettings, load_profile
 
 TITLE = "Guide interface ICAR DMS"
 FORMATS = ("md", "html")

@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from contracts.models import Contract, ContractError, load_contract
+from icarflex.contracts.models import Contract, ContractError, load_contract
 
 SECTIONS = {"settings": "setting", "fields": "field", "capabilities": "capability"}
 # The two settings rows the code reads by name (guide §2); everything else is generic.

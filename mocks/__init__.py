@@ -1,1 +1,1 @@
-"""Flask fakes of OpenFlex and ICAR DMS, over shared plumbing in `mocks.common`."""
+"""Flask fakes of OpenFlex and ICAR DMS, over shared plumbing in `icarflex.mocks.common`."""

@@ -15,15 +15,15 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from contracts import ContractError
-from mocks.common.config import default_db_path
-from mocks.common.server import LiveServer
+from icarflex.contracts import ContractError
+from icarflex.mocks.common.config import default_db_path
+from icarflex.mocks.common.server import LiveServer
 
 
 def build_servers(args: argparse.Namespace) -> tuple[LiveServer, LiveServer]:
     """Both fakes on their ports (port 0: a free one); the ICAR one knows where OpenFlex answers."""
-    from mocks.icar.app import create_app as create_icar
-    from mocks.openflex.app import create_app as create_openflex
+    from icarflex.mocks.icar.app import create_app as create_icar
+    from icarflex.mocks.openflex.app import create_app as create_openflex
 
     db = str(Path(args.db) if args.db else default_db_path("icarflex"))
     openflex_config: dict[str, Any] = {"DB": db}

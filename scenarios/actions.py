@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from scenarios.runner import Replay
+    from icarflex.scenarios.runner import Replay
 
 Action = Callable[["Replay", str, Mapping[str, Any]], None]
 ACTIONS: dict[str, Action] = {}

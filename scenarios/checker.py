@@ -2,7 +2,7 @@
 
 For every vehicle write recorded in front of OpenFlex (creation, trade-in estimation,
 PATCH) the checker recomputes the violations from the entry's actor, the vehicle as
-it was before (`vehicle_before`) and the request body with `contracts.evaluate`,
+it was before (`vehicle_before`) and the request body with `icarflex.contracts.evaluate`,
 under the parameterization the traffic ran under (the profile, then every accepted
 `PUT /settings/api-vo` in the journal). A write that breaks a rule and was
 *accepted* (2xx) is a violation: the system failed to enforce the contract. A write
@@ -19,8 +19,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from contracts import ApiVoSettings, Contract, ContractError, evaluate, load_contract
-from contracts.engine import evaluate_unknown_state
+from icarflex.contracts import ApiVoSettings, Contract, ContractError, evaluate, load_contract
+from icarflex.contracts.engine import evaluate_unknown_state
 
 OPENFLEX, ICAR = "openflex", "icar"
 VIOLATION, ATTEMPT, STATUS_MISMATCH, REFUSAL_WITHOUT_RULE, UNJUDGED = (

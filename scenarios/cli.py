@@ -15,13 +15,13 @@ WORKFLOW_CHOICES_HELP = "particulier, marchand, achat_direct, casse, or all"
 
 # command -> "module:function"; imported on use so `icarflex guide` stays fast.
 COMMANDS = {
-    "guide": "contracts.guide:cli",
-    "diff": "contracts.diff:cli",
-    "serve": "mocks.serve:cli",
-    "run": "scenarios.commands:run",
-    "demo": "scenarios.commands:demo",
-    "check": "scenarios.commands:check",
-    "verify": "scenarios.commands:verify",
+    "guide": "icarflex.contracts.guide:cli",
+    "diff": "icarflex.contracts.diff:cli",
+    "serve": "icarflex.mocks.serve:cli",
+    "run": "icarflex.scenarios.commands:run",
+    "demo": "icarflex.scenarios.commands:demo",
+    "check": "icarflex.scenarios.commands:check",
+    "verify": "icarflex.scenarios.commands:verify",
 }
 
 

@@ -16,9 +16,8 @@ from urllib.parse import quote
 
 import orjson
 import requests
-
-from contracts import load_contract
-from mocks.common.lean_http import LeanHttp, TransportError, encode_json, is_loopback, lean_capable
+from icarflex.contracts import load_contract
+from icarflex.mocks.common.lean_http import LeanHttp, TransportError, encode_json, is_loopback, lean_capable
 
 API = "/api/v1"
 TIMEOUT = 15.0

@@ -13,13 +13,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from contracts import ContractError, load_contract, load_profile
-from scenarios.checker import UNJUDGED, check_journal, read_journal
-from scenarios.clients import DEMO_KEYS, TargetUnreachable
-from scenarios.narrative import Narrator
-from scenarios.report import write_reports
-from scenarios.results import RunResult
-from scenarios.runner import Runner, Targets
+from icarflex.contracts import ContractError, load_contract, load_profile
+from icarflex.scenarios.checker import UNJUDGED, check_journal, read_journal
+from icarflex.scenarios.clients import DEMO_KEYS, TargetUnreachable
+from icarflex.scenarios.narrative import Narrator
+from icarflex.scenarios.report import write_reports
+from icarflex.scenarios.results import RunResult
+from icarflex.scenarios.runner import Runner, Targets
 
 ALL = "all"
 
@@ -52,7 +52,7 @@ def targets_for(args: argparse.Namespace) -> Iterator[Targets]:
         return
     if openflex_url or icar_url:
         raise UsageError("--openflex-url et --icar-url vont ensemble (ou aucun : les fakes en local)")
-    from scenarios.fakes import local_fakes
+    from icarflex.scenarios.fakes import local_fakes
 
     with local_fakes(getattr(args, "profile", None)) as fakes:
         yield Targets(fakes.openflex_url, fakes.icar_url, keys)

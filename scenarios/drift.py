@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from contracts import ApiVoSettings, Contract
-from contracts.profile import SECTIONS, ProfileError, parse_overlay
+from icarflex.contracts import ApiVoSettings, Contract
+from icarflex.contracts.profile import SECTIONS, ProfileError, parse_overlay
 
 
 @dataclass(frozen=True)

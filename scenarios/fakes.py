@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from mocks.common.server import LiveServer
+from icarflex.mocks.common.server import LiveServer
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,8 @@ class LocalFakes:
 def local_fakes(profile: str | None = None, openflex_config: Mapping[str, Any] | None = None,
                 icar_config: Mapping[str, Any] | None = None) -> Iterator[LocalFakes]:
     """Start both fakes (OpenFlex serving `profile`), yield their URLs, stop them."""
-    from mocks.icar.app import create_app as create_icar
-    from mocks.openflex.app import create_app as create_openflex
+    from icarflex.mocks.icar.app import create_app as create_icar
+    from icarflex.mocks.openflex.app import create_app as create_openflex
 
     openflex = LiveServer(create_openflex({"PROFILE": profile, **(openflex_config or {})})).start()
     try:

@@ -19,8 +19,7 @@ from typing import Any
 
 import yaml
 from faker import Faker
-
-from contracts import Contract, load_contract
+from icarflex.contracts import Contract, load_contract
 
 REFERENCE_FILE = Path(__file__).parent / "data" / "reference.yaml"
 # Ages are counted from a fixed day so that a seed gives the same case on any day.

@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from icarflex.contracts import Contract, ContractError, load_contract
+from icarflex.contracts.models import Workflow, WorkflowStep
+from icarflex.contracts.profile import parse_overlay
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from contracts import Contract, ContractError, load_contract
-from contracts.models import Workflow, WorkflowStep
-from contracts.profile import parse_overlay
 
 DATA_DIR = Path(__file__).parent / "data" / "workflows"
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from contracts import Contract, load_contract
-from scenarios.drift import DriftRow
-from scenarios.results import ATTEMPT, STEP, RunResult, ScenarioResult, StepResult
+from icarflex.contracts import Contract, load_contract
+from icarflex.scenarios.drift import DriftRow
+from icarflex.scenarios.results import ATTEMPT, STEP, RunResult, ScenarioResult, StepResult
 
 OK, KO, SKIP = "✓", "✗", "–"
 

@@ -15,11 +15,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from icarflex.contracts import Contract, load_contract
+from icarflex.scenarios.narrative import verdict_line
+from icarflex.scenarios.results import ATTEMPT, Check, RunResult, ScenarioResult, StepResult
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-
-from contracts import Contract, load_contract
-from scenarios.narrative import verdict_line
-from scenarios.results import ATTEMPT, Check, RunResult, ScenarioResult, StepResult
 
 TEMPLATES = Path(__file__).parent / "templates"
 JUNIT_FILE, HTML_FILE = "icarflex-junit.xml", "icarflex-report.html"

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from scenarios.checker import Finding
-from scenarios.drift import DriftRow
+from icarflex.scenarios.checker import Finding
+from icarflex.scenarios.drift import DriftRow
 
 STEP, SETUP, ATTEMPT = "step", "setup", "attempt"
 

@@ -17,17 +17,26 @@ from dataclasses import dataclass, field
 from random import Random
 from typing import Any, Protocol
 
-from contracts import ApiVoSettings, Contract, load_contract
-from contracts.profile import parse_overlay
-from scenarios import verdicts
-from scenarios.actions import ACTIONS
-from scenarios.checker import Auditor, cross_check
-from scenarios.clients import DEMO_KEYS, Dms, HttpClient, OpenFlexClient, Reply
-from scenarios.drift import compare
-from scenarios.expect import UnknownReference, resolve
-from scenarios.generate import generate_case
-from scenarios.model import NegativeTwin, Scenario, Step, load_scenarios
-from scenarios.results import ATTEMPT, SETUP, STEP, Call, Check, RunResult, ScenarioResult, StepResult
+from icarflex.contracts import ApiVoSettings, Contract, load_contract
+from icarflex.contracts.profile import parse_overlay
+from icarflex.scenarios import verdicts
+from icarflex.scenarios.actions import ACTIONS
+from icarflex.scenarios.checker import Auditor, cross_check
+from icarflex.scenarios.clients import DEMO_KEYS, Dms, HttpClient, OpenFlexClient, Reply
+from icarflex.scenarios.drift import compare
+from icarflex.scenarios.expect import UnknownReference, resolve
+from icarflex.scenarios.generate import generate_case
+from icarflex.scenarios.model import NegativeTwin, Scenario, Step, load_scenarios
+from icarflex.scenarios.results import (
+    ATTEMPT,
+    SETUP,
+    STEP,
+    Call,
+    Check,
+    RunResult,
+    ScenarioResult,
+    StepResult,
+)
 
 REFERENCE_PAGE = 500  # the most vehicles of the referential one read returns (docs/api.md)
 DMS_ACTOR = load_contract().dms_actor  # the actor of the ICAR connector's calls on OpenFlex

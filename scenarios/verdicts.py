@@ -12,15 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from scenarios.checker import ATTEMPT as ATTEMPT_FINDING
-from scenarios.checker import REFUSAL_WITHOUT_RULE, Finding
-from scenarios.clients import Reply
-from scenarios.expect import UnknownReference, mismatches, resolve
-from scenarios.model import NegativeTwin, Refusal, Step
-from scenarios.results import ATTEMPT, Check, StepResult
+from icarflex.scenarios.checker import ATTEMPT as ATTEMPT_FINDING
+from icarflex.scenarios.checker import REFUSAL_WITHOUT_RULE, Finding
+from icarflex.scenarios.clients import Reply
+from icarflex.scenarios.expect import UnknownReference, mismatches, resolve
+from icarflex.scenarios.model import NegativeTwin, Refusal, Step
+from icarflex.scenarios.results import ATTEMPT, Check, StepResult
 
 if TYPE_CHECKING:
-    from scenarios.runner import Replay, Runner
+    from icarflex.scenarios.runner import Replay, Runner
 
 # What a refused DMS operation must leave as it was in ICAR.
 ICAR_KEPT = ("status", "police_number", "mileage", "frevo_total", "invoice")

@@ -10,12 +10,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from flask import Blueprint, Response, current_app, json
+from icarflex.mocks.common.api import parse_body, parse_json_object, parse_query, render
+from icarflex.mocks.common.auth import require
+from icarflex.mocks.common.errors import NotFound
+from icarflex.mocks.common.faults import FaultSettings
 from pydantic import BaseModel, ConfigDict, Field
-
-from mocks.common.api import parse_body, parse_json_object, parse_query, render
-from mocks.common.auth import require
-from mocks.common.errors import NotFound
-from mocks.common.faults import FaultSettings
 
 
 class JournalQuery(BaseModel):
@@ -33,7 +32,7 @@ class SeedRequest(BaseModel):
     seed: int | None = None
 
 
-def context():  # noqa: ANN201 - the app's icarflex context (mocks.common.app.Context)
+def context():  # noqa: ANN201 - the app's icarflex context (icarflex.mocks.common.app.Context)
     return current_app.extensions["icarflex"]
 
 

@@ -16,11 +16,10 @@ from typing import Any
 
 import orjson
 from flask import Blueprint, Response, request
+from icarflex.mocks.common.auth import Identity, require
+from icarflex.mocks.common.errors import PROBLEM_MIME, ApiError, ValidationFailed
+from icarflex.mocks.common.jsonio import dumps_sorted_bytes
 from pydantic import BaseModel, ValidationError
-
-from mocks.common.auth import Identity, require
-from mocks.common.errors import PROBLEM_MIME, ApiError, ValidationFailed
-from mocks.common.jsonio import dumps_sorted_bytes
 
 JSON_TYPES = ("application/json", "application/merge-patch+json")
 ERROR_STATUSES = {
@@ -95,7 +94,7 @@ class Api:
         return decorator
 
     def document(self, version: str = "0.1.0") -> dict[str, Any]:
-        from mocks.common.openapi import build_document
+        from icarflex.mocks.common.openapi import build_document
         return build_document(self, version)
 
 

@@ -11,17 +11,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app
-
-from mocks.common.admin import admin_blueprint
-from mocks.common.api import Api, render
-from mocks.common.config import load_config
-from mocks.common.errors import register_error_handlers
-from mocks.common.faults import Faults
-from mocks.common.faults import install as install_faults
-from mocks.common.journal import Journal
-from mocks.common.journal import install as install_journal
-from mocks.common.jsonio import OrjsonProvider
-from mocks.common.store import Store
+from icarflex.mocks.common.admin import admin_blueprint
+from icarflex.mocks.common.api import Api, render
+from icarflex.mocks.common.config import load_config
+from icarflex.mocks.common.errors import register_error_handlers
+from icarflex.mocks.common.faults import Faults
+from icarflex.mocks.common.faults import install as install_faults
+from icarflex.mocks.common.journal import Journal
+from icarflex.mocks.common.journal import install as install_journal
+from icarflex.mocks.common.jsonio import OrjsonProvider
+from icarflex.mocks.common.store import Store
 
 
 @dataclass

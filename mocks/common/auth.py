@@ -9,8 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from flask import current_app, g, request
-
-from mocks.common.errors import ApiError, Forbidden
+from icarflex.mocks.common.errors import ApiError, Forbidden
 
 
 @dataclass(frozen=True)

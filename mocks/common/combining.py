@@ -4,7 +4,7 @@ Concurrent writers of one key queue their job; the first to take the key's lock 
 queued so far and runs them as one batch (judged in arrival order, stored in one statement);
 the others find theirs done when the lock comes to them. The OpenFlex fake sends here the
 PATCHes of a vehicle it does not know current (those it knows are answered at once, their
-write deferred: `mocks.openflex.vehicles`); many concurrent ones then cost one round trip to
+write deferred: `icarflex.mocks.openflex.vehicles`); many concurrent ones then cost one round trip to
 SQLite, with its hand-over of the interpreter, not one each. A lone writer is a batch of one.
 """
 from __future__ import annotations

@@ -10,9 +10,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from flask import Flask, Response, json, request
+from icarflex.contracts import Violation, load_contract
 from werkzeug.exceptions import HTTPException
-
-from contracts import Violation, load_contract
 
 PROBLEM_MIME = "application/problem+json"
 PROBLEM_BASE = "https://icarflex.dev/problems/"

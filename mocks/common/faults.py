@@ -12,9 +12,8 @@ import time
 from typing import Any
 
 from flask import Flask, request
+from icarflex.mocks.common.errors import ApiError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from mocks.common.errors import ApiError
 
 
 class FaultSettings(BaseModel):

@@ -24,9 +24,8 @@ from typing import Any
 
 import orjson
 from flask import Flask, Request, Response, g, has_request_context, request
+from icarflex.mocks.common.store import Store, dumps, loads
 from werkzeug.exceptions import HTTPException
-
-from mocks.common.store import Store, dumps, loads
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS journal_{system} (

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from icarflex.mocks.common.api import ERROR_STATUSES, PROBLEM_MIME, flask_path_to_openapi, path_params
 from pydantic import BaseModel, TypeAdapter
 
-from mocks.common.api import ERROR_STATUSES, PROBLEM_MIME, flask_path_to_openapi, path_params
-
 if TYPE_CHECKING:
-    from mocks.common.api import Api, Operation
+    from icarflex.mocks.common.api import Api, Operation
 
 REF = "#/components/schemas/{model}"
 

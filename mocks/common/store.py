@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mocks.common.jsonio import dumps, loads
+from icarflex.mocks.common.jsonio import dumps, loads
 
 try:
     import fcntl

@@ -1,8 +1,8 @@
 """The ICAR fake's application factory: `create_app(config=None)`.
 
-Config keys of its own (defaults in `mocks.icar.settings`): OPENFLEX_URL, DMS_KEY,
+Config keys of its own (defaults in `icarflex.mocks.icar.settings`): OPENFLEX_URL, DMS_KEY,
 SITE_CODES, SYNC_RETRIES, SYNC_TIMEOUT, SYNC_BACKOFF; and the shared ones of
-`mocks.common.config` (DB, KEYS, …). Keys default to `demo-icar-key`,
+`icarflex.mocks.common.config` (DB, KEYS, …). Keys default to `demo-icar-key`,
 `demo2-icar-key` (actor `icar_user`) and `demo-admin-key`.
 """
 from __future__ import annotations
@@ -11,13 +11,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
-
-from mocks.common.app import build_app
-from mocks.common.auth import demo_keys
-from mocks.common.store import Store
-from mocks.icar.routes import build_api
-from mocks.icar.settings import DEFAULTS, IcarSettings
-from mocks.icar.state import SCHEMA, IcarBackend
+from icarflex.mocks.common.app import build_app
+from icarflex.mocks.common.auth import demo_keys
+from icarflex.mocks.common.store import Store
+from icarflex.mocks.icar.routes import build_api
+from icarflex.mocks.icar.settings import DEFAULTS, IcarSettings
+from icarflex.mocks.icar.state import SCHEMA, IcarBackend
 
 SYSTEM = "icar"
 

@@ -23,10 +23,9 @@ from urllib.parse import quote
 
 import orjson
 import requests
+from icarflex.mocks.common.lean_http import LeanHttp, TransportError, encode_json, lean_capable
+from icarflex.mocks.icar.synclog import FAILED, OK, REFUSED, CallContext, SyncEntry, SyncLog
 from requests.adapters import HTTPAdapter
-
-from mocks.common.lean_http import LeanHttp, TransportError, encode_json, lean_capable
-from mocks.icar.synclog import FAILED, OK, REFUSED, CallContext, SyncEntry, SyncLog
 
 USER_AGENT = "icarflex-icar-connector/0.1"
 BACKOFF_CAP = 5.0

@@ -1,6 +1,6 @@
 """The ICAR fake's own error conditions: OpenFlex refused a push, or could not be reached.
 
-Both are answered as problem+json like every other error (mocks.common.errors); the
+Both are answered as problem+json like every other error (icarflex.mocks.common.errors); the
 codes are the DMS side's, not the contract's, so their status is given explicitly.
 A refusal carries OpenFlex's problem (`upstream`) and copies up its `fields`, `rule`
 and `violations`, so a client sees which rule of the contract the push broke.
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mocks.common.errors import ApiError
+from icarflex.mocks.common.errors import ApiError
 
 
 class UpstreamRefused(ApiError):

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from contracts import Contract, load_contract
-from contracts.models import VatRegime
+from icarflex.contracts import Contract, load_contract
+from icarflex.contracts.models import VatRegime
 
 DMS_ACTOR = load_contract().dms_actor
 

@@ -1,6 +1,6 @@
 """The ICAR fake's published OpenAPI document, checked in as `contracts/openapi/icar.json`.
 
-Regenerate it after changing the API: `python -m mocks.icar.openapi` (a test fails,
+Regenerate it after changing the API: `python -m icarflex.mocks.icar.openapi` (a test fails,
 naming this command, when the checked-in copy differs from `GET /openapi.json`).
 """
 from __future__ import annotations
@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 CHECKED_IN = Path(__file__).resolve().parents[2] / "contracts" / "openapi" / "icar.json"
-REGENERATE = "python -m mocks.icar.openapi"
+REGENERATE = "python -m icarflex.mocks.icar.openapi"
 
 
 def document() -> dict[str, Any]:
-    from mocks.icar.app import create_app
+    from icarflex.mocks.icar.app import create_app
     app = create_app({"DB": ":memory:"})
     return app.extensions["icarflex"].api.document()
 

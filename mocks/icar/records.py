@@ -11,7 +11,7 @@ import sqlite3
 import time
 from typing import Any
 
-from mocks.common.store import Store
+from icarflex.mocks.common.store import Store
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS icar_records (

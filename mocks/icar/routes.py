@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from icarflex.mocks.common.api import Api, Reply, flask_path_to_openapi
+from icarflex.mocks.common.app import backend
+from icarflex.mocks.common.auth import Identity
+from icarflex.mocks.icar import schemas as s
 from werkzeug.routing import BaseConverter
-
-from mocks.common.api import Api, Reply, flask_path_to_openapi
-from mocks.common.app import backend
-from mocks.common.auth import Identity
-from mocks.icar import schemas as s
 
 USER = ("icar_user",)
 PREFIX = "/api/v1"

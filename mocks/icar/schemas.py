@@ -9,10 +9,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
+from icarflex.contracts import load_contract
+from icarflex.mocks.icar.lifecycle import lifecycle
 from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
-
-from contracts import load_contract
-from mocks.icar.lifecycle import lifecycle
 
 
 def contract_type(name: str) -> Any:

@@ -21,27 +21,27 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
-from contracts import load_contract
-from contracts.profile import MASTER_SETTING
-from mocks.common.errors import ApiError, Conflict, NotFound, ValidationFailed
-from mocks.common.journal import annotate
-from mocks.common.store import Store
-from mocks.icar import schemas
-from mocks.icar.connector import ConnectorSettings, OpenFlexConnector, Outcome
-from mocks.icar.errors import (
+from icarflex.contracts import load_contract
+from icarflex.contracts.profile import MASTER_SETTING
+from icarflex.mocks.common.errors import ApiError, Conflict, NotFound, ValidationFailed
+from icarflex.mocks.common.journal import annotate
+from icarflex.mocks.common.store import Store
+from icarflex.mocks.icar import schemas
+from icarflex.mocks.icar.connector import ConnectorSettings, OpenFlexConnector, Outcome
+from icarflex.mocks.icar.errors import (
     RecordBusy,
     UpstreamNotFound,
     UpstreamRefused,
     UpstreamUnavailable,
     WrongDmsStatus,
 )
-from mocks.icar.lifecycle import lifecycle, vat_regime_for_origin, vat_regime_name
-from mocks.icar.records import SCHEMA as RECORDS_SCHEMA
-from mocks.icar.records import Records, insert, next_counter, update
-from mocks.icar.settings import IcarSettings
-from mocks.icar.synclog import REFUSED, CallContext, SyncLog, now
-from mocks.icar.synclog import SCHEMA as SYNC_SCHEMA
-from mocks.icar.views import record_json, register_json
+from icarflex.mocks.icar.lifecycle import lifecycle, vat_regime_for_origin, vat_regime_name
+from icarflex.mocks.icar.records import SCHEMA as RECORDS_SCHEMA
+from icarflex.mocks.icar.records import Records, insert, next_counter, update
+from icarflex.mocks.icar.settings import IcarSettings
+from icarflex.mocks.icar.synclog import REFUSED, CallContext, SyncLog, now
+from icarflex.mocks.icar.synclog import SCHEMA as SYNC_SCHEMA
+from icarflex.mocks.icar.views import record_json, register_json
 
 SCHEMA = RECORDS_SCHEMA + SYNC_SCHEMA
 Json = dict[str, Any]
@@ -311,7 +311,7 @@ class IcarBackend:
         return record_json(record, self.records.frevo_lines(record["id"]), self.records.invoice(record["id"]),
                            self.sync_log.last_for(record["dealer"], record["id"]))
 
-    # -- admin (mocks.common.admin) ---------------------------------------------------------
+    # -- admin (icarflex.mocks.common.admin) ---------------------------------------------------------
     def reset(self) -> None:
         self.records.clear()
         self.sync_log.clear()

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from mocks.common.store import Store, dumps, loads
-from mocks.icar.records import insert
+from icarflex.mocks.common.store import Store, dumps, loads
+from icarflex.mocks.icar.records import insert
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS icar_sync_log (

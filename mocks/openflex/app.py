@@ -4,7 +4,7 @@
 (DB, PROFILE, SEED, REFERENCE_SIZE, KEYS, JOURNAL_LIMIT, MAX_CONTENT_LENGTH, TESTING).
 A fresh app is a fresh world on its own store (STYLE §4, §6).
 
-`python -m mocks.openflex.app --write-openapi [PATH]` regenerates
+`python -m icarflex.mocks.openflex.app --write-openapi [PATH]` regenerates
 `contracts/openapi/openflex.json` from the same models that validate requests.
 """
 from __future__ import annotations
@@ -18,17 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from icarflex.contracts import load_contract, load_profile
+from icarflex.mocks.common.app import build_app
+from icarflex.mocks.common.auth import demo_keys
+from icarflex.mocks.common.journal import annotate
+from icarflex.mocks.common.store import Store
+from icarflex.mocks.openflex.backend import OpenFlexBackend
+from icarflex.mocks.openflex.reference import ReferenceTable
+from icarflex.mocks.openflex.routes import build_api
+from icarflex.mocks.openflex.tables import SCHEMA, upgrade
 
-import contracts
-from contracts import load_contract, load_profile
-from mocks.common.app import build_app
-from mocks.common.auth import demo_keys
-from mocks.common.journal import annotate
-from mocks.common.store import Store
-from mocks.openflex.backend import OpenFlexBackend
-from mocks.openflex.reference import ReferenceTable
-from mocks.openflex.routes import build_api
-from mocks.openflex.tables import SCHEMA, upgrade
+from icarflex import contracts
 
 SYSTEM = "openflex"
 DEMO_ACTORS = {"mobile": "mobile_app", "openflex": "openflex_user", "dms": "dms"}
@@ -69,7 +69,7 @@ def write_openapi(path: Path = OPENAPI_PATH) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mocks.openflex.app", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m icarflex.mocks.openflex.app", description=__doc__.splitlines()[0])
     parser.add_argument("--write-openapi", nargs="?", const=str(OPENAPI_PATH), metavar="PATH",
                         help=f"write the OpenAPI document (default {OPENAPI_PATH})")
     args = parser.parse_args(argv)

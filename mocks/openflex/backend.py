@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from contracts import ApiVoSettings, ProfileError
-from mocks.common.errors import ValidationFailed
-from mocks.common.store import dumps, loads
-from mocks.openflex.events import EventsMixin
-from mocks.openflex.reference import WMI_MAKES
-from mocks.openflex.seeding import SeedingMixin
-from mocks.openflex.tables import STATE_TABLES, now
+from icarflex.contracts import ApiVoSettings, ProfileError
+from icarflex.mocks.common.errors import ValidationFailed
+from icarflex.mocks.common.store import dumps, loads
+from icarflex.mocks.openflex.events import EventsMixin
+from icarflex.mocks.openflex.reference import WMI_MAKES
+from icarflex.mocks.openflex.seeding import SeedingMixin
+from icarflex.mocks.openflex.tables import STATE_TABLES, now
 
 
 class OpenFlexBackend(SeedingMixin, EventsMixin):

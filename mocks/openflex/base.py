@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from contracts import ApiVoSettings, Contract
-from mocks.common.cache import BoundedCache
-from mocks.common.combining import Combiner
-from mocks.common.store import Store
-from mocks.openflex.reference import ReferenceTable
+from icarflex.contracts import ApiVoSettings, Contract
+from icarflex.mocks.common.cache import BoundedCache
+from icarflex.mocks.common.combining import Combiner
+from icarflex.mocks.common.store import Store
+from icarflex.mocks.openflex.reference import ReferenceTable
 
 Audit = Callable[..., None]
 CACHE_SIZE = 4096  # vehicles whose parsed JSON is kept (memory stays bounded under any load)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from mocks.common.store import dumps, loads
-from mocks.openflex.base import BackendBase
-from mocks.openflex.tables import now
+from icarflex.mocks.common.store import dumps, loads
+from icarflex.mocks.openflex.base import BackendBase
+from icarflex.mocks.openflex.tables import now
 
 VEHICLE_CREATED = "vehicle.created"
 VEHICLE_UPDATED = "vehicle.updated"            # data: changes {field: new}, before {field: old}

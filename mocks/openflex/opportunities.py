@@ -11,14 +11,14 @@ import sqlite3
 from dataclasses import replace
 from typing import Any
 
-from contracts import Contract
-from contracts.engine import order_price_violations
-from mocks.common.errors import ApiError, Conflict, NotFound, ValidationFailed
-from mocks.common.store import dumps, loads
-from mocks.openflex import events
-from mocks.openflex.reservations import ReservationsMixin
-from mocks.openflex.schemas import ORDER_KIND
-from mocks.openflex.tables import next_id, now
+from icarflex.contracts import Contract
+from icarflex.contracts.engine import order_price_violations
+from icarflex.mocks.common.errors import ApiError, Conflict, NotFound, ValidationFailed
+from icarflex.mocks.common.store import dumps, loads
+from icarflex.mocks.openflex import events
+from icarflex.mocks.openflex.reservations import ReservationsMixin
+from icarflex.mocks.openflex.schemas import ORDER_KIND
+from icarflex.mocks.openflex.tables import next_id, now
 
 SALE_CHANNEL = "sale_channel"  # the lifeline precondition an order satisfies (rule R5)
 

@@ -2,7 +2,7 @@
 
 Rule R5 asks a vehicle sold outside Opportunités to carry an unlimited reservation
 blocking sale and publication; `published` follows from the status and the
-reservations (`contracts.is_published`). A vehicle already blocked for sale takes no
+reservations (`icarflex.contracts.is_published`). A vehicle already blocked for sale takes no
 second reservation blocking sale (409 CONFLICT), an exited one takes none.
 """
 from __future__ import annotations
@@ -11,12 +11,12 @@ import sqlite3
 from datetime import date
 from typing import Any
 
-from mocks.common.errors import Conflict, NotFound, ValidationFailed
-from mocks.common.store import dumps
-from mocks.openflex import events
-from mocks.openflex.schemas import ORDER_KIND
-from mocks.openflex.tables import next_id, now
-from mocks.openflex.vehicles import VehiclesMixin
+from icarflex.mocks.common.errors import Conflict, NotFound, ValidationFailed
+from icarflex.mocks.common.store import dumps
+from icarflex.mocks.openflex import events
+from icarflex.mocks.openflex.schemas import ORDER_KIND
+from icarflex.mocks.openflex.tables import next_id, now
+from icarflex.mocks.openflex.vehicles import VehiclesMixin
 
 DATED_KIND = "DATED"  # the one kind that ends on a date
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
+from icarflex.contracts import Contract
+from icarflex.mocks.common.api import Api, Reply
+from icarflex.mocks.common.app import backend
+from icarflex.mocks.openflex import schemas
+from icarflex.mocks.openflex.vehicles import etag
 from pydantic import BaseModel
-
-from contracts import Contract
-from mocks.common.api import Api, Reply
-from mocks.common.app import backend
-from mocks.openflex import schemas
-from mocks.openflex.vehicles import etag
 
 TITLE = "OpenFlex API VO (icarflex fake)"
 DESCRIPTION = ("Faux OpenFlex : API VO, modules Véhicules et Opportunités, appliquant le contrat "

@@ -14,11 +14,10 @@ from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Annotated, Any, Literal
 
+from icarflex.contracts import Contract, load_contract
+from icarflex.contracts.models import FieldSpec
+from icarflex.mocks.openflex.reference import RECONCILIATIONS
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints, create_model
-
-from contracts import Contract, load_contract
-from contracts.models import FieldSpec
-from mocks.openflex.reference import RECONCILIATIONS
 
 BODY = ConfigDict(extra="forbid")
 QUERY = ConfigDict(extra="forbid")  # a misspelt filter (?stauts=) is an error, not the whole list

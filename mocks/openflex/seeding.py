@@ -14,13 +14,12 @@ from datetime import date, timedelta
 from typing import Any
 
 from faker import Faker
-
-from contracts import ApiVoSettings, evaluate
-from contracts.models import Transition
-from mocks.common.store import dumps
-from mocks.openflex import events
-from mocks.openflex.opportunities import OpportunitiesMixin
-from mocks.openflex.tables import next_id, next_number, now
+from icarflex.contracts import ApiVoSettings, evaluate
+from icarflex.contracts.models import Transition
+from icarflex.mocks.common.store import dumps
+from icarflex.mocks.openflex import events
+from icarflex.mocks.openflex.opportunities import OpportunitiesMixin
+from icarflex.mocks.openflex.tables import next_id, next_number, now
 
 SEED_ACTOR = "admin"
 Prepare = Callable[[dict[str, Any], list[dict[str, Any]], Any], None]

@@ -12,7 +12,7 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
-from mocks.common.store import Store
+from icarflex.mocks.common.store import Store
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS openflex_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);

@@ -1,6 +1,6 @@
 """Vehicles (module « Véhicules »): create, list, get, and the JSON merge patch.
 
-Every write goes through the contract's rule engine (`contracts.evaluate`) before anything
+Every write goes through the contract's rule engine (`icarflex.contracts.evaluate`) before anything
 of it is stored: a refusal stores nothing (rule R6: refused whole), and the journal gets the
 vehicle before and the verdict. A creation is one store transaction; a PATCH is judged on a
 state known current and stored in one compare-and-swap statement, now or, when this process
@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from contracts import ApiVoSettings, evaluate, is_published
-from mocks.common.combining import Job
-from mocks.common.errors import ApiError, NotFound, PreconditionFailed
-from mocks.common.store import dumps, loads
-from mocks.openflex import events
-from mocks.openflex.base import BackendBase
-from mocks.openflex.reference import IDENTITY_FIELDS
-from mocks.openflex.tables import as_utc, next_id, now, placeholders
+from icarflex.contracts import ApiVoSettings, evaluate, is_published
+from icarflex.mocks.common.combining import Job
+from icarflex.mocks.common.errors import ApiError, NotFound, PreconditionFailed
+from icarflex.mocks.common.store import dumps, loads
+from icarflex.mocks.openflex import events
+from icarflex.mocks.openflex.base import BackendBase
+from icarflex.mocks.openflex.reference import IDENTITY_FIELDS
+from icarflex.mocks.openflex.tables import as_utc, next_id, now, placeholders
 
 PUBLISHED = "published"           # computed from status and reservations, never stored
 FILTER_COLUMNS = ("status", "vin", "registration", "police_number")
@@ -115,7 +115,7 @@ class VehiclesMixin(BackendBase):
         keeps every other writer out) only if nothing was written meanwhile, else judged again;
         its store write is deferred (`Store.defer`: one statement a few milliseconds later for
         every write of the vehicle answered meanwhile). Otherwise the concurrent writes of the
-        vehicle are grouped (`mocks.common.combining`): judged in arrival order on a snapshot
+        vehicle are grouped (`icarflex.mocks.common.combining`): judged in arrival order on a snapshot
         (this process's last view, or the store's) and stored in one compare-and-swap statement
         on the version and on the settings judged with. A refusal (404, 412, a rule) or a write
         that changes nothing is only ever answered on a state known current when it was read.

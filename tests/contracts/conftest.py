@@ -5,9 +5,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from contracts import ApiVoSettings, Contract, load_contract
-from contracts.models import DATA_DIR
+from icarflex.contracts import ApiVoSettings, Contract, load_contract
+from icarflex.contracts.models import DATA_DIR
 
 
 @pytest.fixture(scope="session")

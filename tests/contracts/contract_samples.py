@@ -11,7 +11,7 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
-from contracts.models import Contract, FieldSpec
+from icarflex.contracts.models import Contract, FieldSpec
 
 _TOKEN = re.compile(r"\[(?P<cls>[^\]^][^\]]*)\]|\\(?P<esc>.)|(?P<lit>[^\[\]{}\\^$()|.+*?])")
 _QUANT = re.compile(r"\{(\d+)(?:,(\d*))?\}")

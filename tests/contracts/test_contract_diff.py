@@ -5,11 +5,10 @@ import json
 from pathlib import Path
 
 import pytest
-
-from contracts import ApiVoSettings, load_contract
-from contracts.diff import diff_settings, is_breaking
-from contracts.profile import MASTER_SETTING
-from scenarios.cli import main
+from icarflex.contracts import ApiVoSettings, load_contract
+from icarflex.contracts.diff import diff_settings, is_breaking
+from icarflex.contracts.profile import MASTER_SETTING
+from icarflex.scenarios.cli import main
 
 CONTRACT = load_contract()
 PROFILES_DIR = Path(__file__).parents[2] / "profiles"

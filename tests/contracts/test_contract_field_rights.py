@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 from contract_samples import base_vehicle, destination_for, sample_value, writable_fields
-
-from contracts import ApiVoSettings, Contract, evaluate, load_contract
-from contracts.profile import MASTER_SETTING, PRICE_SETTING
+from icarflex.contracts import ApiVoSettings, Contract, evaluate, load_contract
+from icarflex.contracts.profile import MASTER_SETTING, PRICE_SETTING
 
 CONTRACT = load_contract()
 FIELD_ROWS = CONTRACT.rows_of("field")

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from contracts import ApiVoSettings, load_contract
-from contracts.guide import TABLE_HEADERS, render_guide
-from scenarios.cli import main
+from icarflex.contracts import ApiVoSettings, load_contract
+from icarflex.contracts.guide import TABLE_HEADERS, render_guide
+from icarflex.scenarios.cli import main
 
 CONTRACT = load_contract()
 GUIDE_TABLE = Path(__file__).with_name("guide_table.tsv")

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-
-from contracts import ContractError, load_contract
+from icarflex.contracts import ContractError, load_contract
 
 GUIDE_TABLE = Path(__file__).with_name("guide_table.tsv")
 CONTRACT = load_contract()
@@ -171,7 +170,7 @@ def test_a_missing_file_fails_naming_it(data_copy):
 
 
 def test_renumbering_a_rule_in_checks_renumbers_the_engines_verdicts(data_copy: Path) -> None:
-    from contracts import ApiVoSettings, evaluate
+    from icarflex.contracts import ApiVoSettings, evaluate
 
     rules_file = data_copy / "rules.yaml"
     raw = yaml.safe_load(rules_file.read_text(encoding="utf-8"))

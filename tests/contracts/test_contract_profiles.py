@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 import yaml
-
-from contracts import ApiVoSettings, ProfileError, load_contract, load_profile
-from contracts.profile import SECTIONS
+from icarflex.contracts import ApiVoSettings, ProfileError, load_contract, load_profile
+from icarflex.contracts.profile import SECTIONS
 
 CONTRACT = load_contract()
 PROFILES_DIR = Path(__file__).parents[2] / "profiles"

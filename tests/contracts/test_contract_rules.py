@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 from contract_samples import base_vehicle, creation_body
-
-from contracts import (
+from icarflex.contracts import (
     ApiVoSettings,
     evaluate,
     has_sale_channel,

@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 from contract_samples import PRECONDITION_BROKEN, PRECONDITION_MET, base_vehicle, creation_body
-
-from contracts import ApiVoSettings, evaluate, load_contract
-from contracts.models import Transition
+from icarflex.contracts import ApiVoSettings, evaluate, load_contract
+from icarflex.contracts.models import Transition
 
 CONTRACT = load_contract()
 TRANSITIONS = CONTRACT.lifeline.transitions

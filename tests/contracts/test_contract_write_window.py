@@ -3,8 +3,8 @@ estimates a trade-in in Pré-Rentrée and writes nothing of a vehicle once it is
 from __future__ import annotations
 
 import pytest
+from icarflex.contracts import ApiVoSettings, Contract, evaluate, load_contract
 
-from contracts import ApiVoSettings, Contract, evaluate, load_contract
 from tests.contracts.contract_samples import base_vehicle, sample_value
 
 CONTRACT = load_contract()

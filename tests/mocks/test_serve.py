@@ -26,7 +26,7 @@ def serving(db: Path, *, sigint_ignored: bool = False) -> Iterator[dict[str, str
     `sigint_ignored`: started as a background job of a script is (SIGINT ignored, inherited)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None
-    proc = subprocess.Popen([sys.executable, "-m", "scenarios.cli", "serve", "--openflex-port", "0",
+    proc = subprocess.Popen([sys.executable, "-m", "icarflex.scenarios.cli", "serve", "--openflex-port", "0",
                              "--icar-port", "0", "--db", str(db), "--threads", "4"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
                             preexec_fn=ignore)  # noqa: PLW1509 - a signal disposition, nothing threaded
@@ -81,7 +81,7 @@ def test_serve_answers_both_health_endpoints_and_keeps_data_across_a_restart(tmp
 
 
 def test_serve_with_a_bad_profile_says_which_row_and_exits_2(tmp_path, capsys) -> None:  # noqa: ANN001
-    from scenarios.cli import main
+    from icarflex.scenarios.cli import main
 
     profile = tmp_path / "bad.yaml"
     profile.write_text("fields:\n  vinx: {dms_modifiable: true}\n", encoding="utf-8")

@@ -4,11 +4,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
-from contracts import load_contract
-from scenarios.fakes import LocalFakes, local_fakes
-from scenarios.results import RunResult
-from scenarios.runner import Runner, Targets
+from icarflex.contracts import load_contract
+from icarflex.scenarios.fakes import LocalFakes, local_fakes
+from icarflex.scenarios.results import RunResult
+from icarflex.scenarios.runner import Runner, Targets
 
 
 @pytest.fixture(scope="session")

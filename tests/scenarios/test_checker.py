@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from contracts import ApiVoSettings, load_contract
-from scenarios.checker import ATTEMPT, STATUS_MISMATCH, VIOLATION, check_journal, read_journal
-from scenarios.cli import main
+from icarflex.contracts import ApiVoSettings, load_contract
+from icarflex.scenarios.checker import ATTEMPT, STATUS_MISMATCH, VIOLATION, check_journal, read_journal
+from icarflex.scenarios.cli import main
 
 CONTRACT = load_contract()
 VEHICLE = {"id": "VEH-1", "status": "ENTREE_PHYSIQUE", "destination": "PARTICULIER", "origin": "PARTICULIER",

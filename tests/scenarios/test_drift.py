@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import pytest
-
-from contracts import ApiVoSettings, load_contract
-from contracts.profile import SECTIONS
-from scenarios.drift import compare
+from icarflex.contracts import ApiVoSettings, load_contract
+from icarflex.contracts.profile import SECTIONS
+from icarflex.scenarios.drift import compare
 
 CONTRACT = load_contract()
 DEFAULTS = ApiVoSettings.defaults(CONTRACT)

@@ -5,9 +5,8 @@ import re
 from datetime import date
 
 import pytest
-
-from contracts import load_contract
-from scenarios.generate import generate_case, reference, vin_check_digit
+from icarflex.contracts import load_contract
+from icarflex.scenarios.generate import generate_case, reference, vin_check_digit
 
 CONTRACT = load_contract()
 WORKFLOWS = [w.id for w in CONTRACT.workflows]

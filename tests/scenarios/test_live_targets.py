@@ -10,11 +10,10 @@ import os
 from collections.abc import Iterator
 
 import pytest
-
-from contracts import load_contract
-from scenarios.clients import DEMO_KEYS
-from scenarios.fakes import local_fakes
-from scenarios.runner import Runner, Targets
+from icarflex.contracts import load_contract
+from icarflex.scenarios.clients import DEMO_KEYS
+from icarflex.scenarios.fakes import local_fakes
+from icarflex.scenarios.runner import Runner, Targets
 
 pytestmark = pytest.mark.live
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from contracts import load_contract
-from scenarios.actions import ACTIONS
-from scenarios.model import ScenarioError, load_scenario, load_scenarios
+from icarflex.contracts import load_contract
+from icarflex.scenarios.actions import ACTIONS
+from icarflex.scenarios.model import ScenarioError, load_scenario, load_scenarios
 
 CONTRACT = load_contract()
 SCENARIOS = load_scenarios()

@@ -6,11 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from contracts import load_contract, load_profile
-from scenarios.fakes import local_fakes
-from scenarios.model import load_scenarios
-from scenarios.runner import Runner, Targets
+from icarflex.contracts import load_contract, load_profile
+from icarflex.scenarios.fakes import local_fakes
+from icarflex.scenarios.model import load_scenarios
+from icarflex.scenarios.runner import Runner, Targets
 
 PROFILES = sorted((Path(__file__).resolve().parents[2] / "profiles").glob("*.yaml"))
 CONTRACT = load_contract()

@@ -7,10 +7,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-
-from contracts import load_contract
-from scenarios.report import write_reports
-from scenarios.results import RunResult
+from icarflex.contracts import load_contract
+from icarflex.scenarios.report import write_reports
+from icarflex.scenarios.results import RunResult
 
 CONTRACT = load_contract()
 CHROMIUM = Path("/usr/bin/chromium")
@@ -42,7 +41,7 @@ def test_junit_carries_failures(full_run: RunResult, tmp_path: Path) -> None:
     broken = RunResult(full_run.seed, full_run.openflex_url, full_run.icar_url, None,
                        scenarios=full_run.scenarios[:1])
     step = broken.scenarios[0].steps[0]
-    from scenarios.results import Check
+    from icarflex.scenarios.results import Check
     step.checks.append(Check("planted", False, "planted failure"))
     try:
         root = ET.parse(write_reports(broken, tmp_path)[0]).getroot()
@@ -95,7 +94,7 @@ def test_a_dealer_sees_the_timeline_and_every_workflow_in_a_browser(reports: tup
 
 
 def test_demo_serves_replays_everything_and_writes_the_report(tmp_path: Path, capsys) -> None:  # noqa: ANN001
-    from scenarios.cli import main
+    from icarflex.scenarios.cli import main
 
     assert main(["demo", "--report", str(tmp_path)]) == 0
     out = capsys.readouterr().out

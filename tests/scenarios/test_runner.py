@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from contracts import load_contract
-from scenarios.cli import main
-from scenarios.fakes import local_fakes
-from scenarios.model import load_scenarios
-from scenarios.results import ATTEMPT, RunResult
-from scenarios.runner import Runner, Targets
+from icarflex.contracts import load_contract
+from icarflex.scenarios.cli import main
+from icarflex.scenarios.fakes import local_fakes
+from icarflex.scenarios.model import load_scenarios
+from icarflex.scenarios.results import ATTEMPT, RunResult
+from icarflex.scenarios.runner import Runner, Targets
 
 CONTRACT = load_contract()
 SCENARIOS = load_scenarios()

@@ -6,8 +6,7 @@ import threading
 import time
 
 import pytest
-
-from mocks.common.combining import Combiner, Job
+from icarflex.mocks.common.combining import Combiner, Job
 
 
 def test_writers_queued_behind_a_batch_run_together_in_arrival_order():

@@ -11,11 +11,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from icarflex.mocks.common.api import Api
+from icarflex.mocks.common.app import build_app
+from icarflex.mocks.common.journal import annotate
 from pydantic import BaseModel, ConfigDict
-
-from mocks.common.api import Api
-from mocks.common.app import build_app
-from mocks.common.journal import annotate
 
 KEYS = {"k": {"actor": "user", "dealer": "d"}, "a": {"actor": "admin", "dealer": "d"}}
 

@@ -6,9 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask, Response, request
-
-from mocks.common.lean_http import LeanHttp, TransportError
-from mocks.common.server import LiveServer
+from icarflex.mocks.common.lean_http import LeanHttp, TransportError
+from icarflex.mocks.common.server import LiveServer
 
 
 def make_app() -> Flask:

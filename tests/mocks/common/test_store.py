@@ -16,8 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from mocks.common.store import Store, StoreInUse
+from icarflex.mocks.common.store import Store, StoreInUse
 
 SCHEMA = "CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, name TEXT);"
 ROOT = Path(__file__).resolve().parents[3]
@@ -27,7 +26,7 @@ def holding(db: Path) -> subprocess.Popen[str]:
     """Another process with a store open on `db`, until its stdin closes."""
     code = textwrap.dedent(f"""
         import sys
-        from mocks.common.store import Store
+        from icarflex.mocks.common.store import Store
         store = Store({str(db)!r}, {SCHEMA!r})
         print("ready", flush=True)
         sys.stdin.read()
@@ -60,7 +59,7 @@ def test_serve_on_a_file_already_served_exits_2_naming_the_holder(tmp_path: Path
     db = tmp_path / "served.sqlite3"
     other = holding(db)
     try:
-        run = subprocess.run([sys.executable, "-m", "scenarios.cli", "serve", "--openflex-port", "0",
+        run = subprocess.run([sys.executable, "-m", "icarflex.scenarios.cli", "serve", "--openflex-port", "0",
                               "--icar-port", "0", "--db", str(db)], cwd=ROOT, capture_output=True, text=True,
                              timeout=60)
     finally:
@@ -160,8 +159,8 @@ def test_the_background_writer_stores_deferred_writes_with_no_reader(tmp_path: P
 def test_the_end_of_the_process_writes_what_was_deferred(tmp_path: Path):
     db = tmp_path / "exit.sqlite3"
     code = textwrap.dedent(f"""
-        import mocks.common.store as store_module
-        from mocks.common.store import Store
+        import icarflex.mocks.common.store as store_module
+        from icarflex.mocks.common.store import Store
         store_module._GATHER_S = 60  # the background writer would come too late: the exit writes them
         store = Store({str(db)!r}, {SCHEMA!r})
         with store.state_lock:

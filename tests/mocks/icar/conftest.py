@@ -13,11 +13,10 @@ from typing import Any
 
 import pytest
 import requests
-
-from contracts import load_contract
-from mocks.common.server import LiveServer
-from mocks.icar.app import create_app as create_icar
-from mocks.openflex.app import create_app as create_openflex
+from icarflex.contracts import load_contract
+from icarflex.mocks.common.server import LiveServer
+from icarflex.mocks.icar.app import create_app as create_icar
+from icarflex.mocks.openflex.app import create_app as create_openflex
 
 ICAR_KEY, OPENFLEX_KEY, ADMIN_KEY = "demo-icar-key", "demo-openflex-key", "demo-admin-key"
 # Small enough for a fast suite, large enough that loopback calls never time out by accident.

@@ -6,11 +6,10 @@ import time
 
 import pytest
 from flask import Flask, jsonify, request
-
-from mocks.common.server import LiveServer
-from mocks.common.store import Store
-from mocks.icar.connector import ConnectorSettings, OpenFlexConnector, applied
-from mocks.icar.synclog import SCHEMA, CallContext, SyncLog
+from icarflex.mocks.common.server import LiveServer
+from icarflex.mocks.common.store import Store
+from icarflex.mocks.icar.connector import ConnectorSettings, OpenFlexConnector, applied
+from icarflex.mocks.icar.synclog import SCHEMA, CallContext, SyncLog
 
 
 def closed_port() -> int:

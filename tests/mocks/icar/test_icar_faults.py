@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from mocks.icar.lifecycle import lifecycle
+from icarflex.mocks.icar.lifecycle import lifecycle
 
 LIFE = lifecycle()
 

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import pytest
-
-from contracts import ApiVoSettings, load_contract
-from mocks.icar.lifecycle import lifecycle, vat_regime_for_origin
+from icarflex.contracts import ApiVoSettings, load_contract
+from icarflex.mocks.icar.lifecycle import lifecycle, vat_regime_for_origin
 
 CONTRACT = load_contract()
 LIFE = lifecycle(CONTRACT)

@@ -7,11 +7,10 @@ import socket
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-
-from mocks.common.server import LiveServer
-from mocks.icar import openapi
-from mocks.icar.app import create_app
-from mocks.openflex.app import create_app as create_openflex
+from icarflex.mocks.common.server import LiveServer
+from icarflex.mocks.icar import openapi
+from icarflex.mocks.icar.app import create_app
+from icarflex.mocks.openflex.app import create_app as create_openflex
 
 
 def test_checked_in_openapi_matches_the_app():

@@ -6,8 +6,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from icar_support import problem
-
-from mocks.icar.lifecycle import lifecycle
+from icarflex.mocks.icar.lifecycle import lifecycle
 
 LIFE = lifecycle()
 ENTRIES = 8

@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from contracts import ApiVoSettings, load_contract
-from mocks.icar.lifecycle import lifecycle
+from icarflex.contracts import ApiVoSettings, load_contract
+from icarflex.mocks.icar.lifecycle import lifecycle
 
 CONTRACT = load_contract()
 LIFE = lifecycle(CONTRACT)

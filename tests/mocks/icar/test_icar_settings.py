@@ -1,7 +1,7 @@
 """The ICAR config keys: which key the connector uses per dealer, which site code."""
 from __future__ import annotations
 
-from mocks.icar.settings import DEFAULTS, IcarSettings
+from icarflex.mocks.icar.settings import DEFAULTS, IcarSettings
 
 
 def settings(**overrides):

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import pytest
 from icar_support import problem
-
-from contracts import load_contract
-from mocks.icar.lifecycle import lifecycle
+from icarflex.contracts import load_contract
+from icarflex.mocks.icar.lifecycle import lifecycle
 
 CONTRACT = load_contract()
 LIFE = lifecycle(CONTRACT)

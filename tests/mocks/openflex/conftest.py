@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 import requests
 from flask import Flask
+from icarflex.contracts import Contract, load_contract
+from icarflex.mocks.common.server import LiveServer
+from icarflex.mocks.openflex.app import create_app
 from openflex_support import World, client_transport, http_transport
-
-from contracts import Contract, load_contract
-from mocks.common.server import LiveServer
-from mocks.openflex.app import create_app
 
 
 @pytest.fixture(scope="session")

@@ -15,10 +15,9 @@ from typing import Any
 
 import requests
 from flask.testing import FlaskClient
-
-from contracts import ApiVoSettings, Contract, load_contract
-from contracts.models import Transition
-from mocks.common.errors import PROBLEM_MIME
+from icarflex.contracts import ApiVoSettings, Contract, load_contract
+from icarflex.contracts.models import Transition
+from icarflex.mocks.common.errors import PROBLEM_MIME
 
 KEYS = {"mobile_app": "demo-mobile-key", "openflex_user": "demo-openflex-key", "dms": "demo-dms-key",
         "admin": "demo-admin-key"}

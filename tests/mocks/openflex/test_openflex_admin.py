@@ -4,11 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from icarflex.contracts import ApiVoSettings, evaluate, load_contract
+from icarflex.mocks.openflex.app import create_app
+from icarflex.mocks.openflex.reference import RECONCILIATIONS, WMI_MAKES, ReferenceTable, vin_check_digit
 from openflex_support import World, client_transport
-
-from contracts import ApiVoSettings, evaluate, load_contract
-from mocks.openflex.app import create_app
-from mocks.openflex.reference import RECONCILIATIONS, WMI_MAKES, ReferenceTable, vin_check_digit
 
 CONTRACT = load_contract()
 VIN, REGISTRATION = (CONTRACT.vehicle.fields[f].pattern for f in ("vin", "registration"))

@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from icarflex.contracts import load_contract
+from icarflex.mocks.openflex.routes import build_api
 from openflex_support import World
-
-from contracts import load_contract
-from mocks.openflex.routes import build_api
 
 OPERATIONS = build_api(load_contract()).operations
 ACTORS = ("mobile_app", "openflex_user", "dms", "admin")

@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from icarflex.contracts import load_contract
+from icarflex.mocks.openflex.routes import build_api
 from openflex_support import World
-
-from contracts import load_contract
-from mocks.openflex.routes import build_api
 
 BODY_OPERATIONS = [op for op in build_api(load_contract()).operations if op.body is not None]
 ACTOR_FOR = {"admin": "admin", "openflex_user": "openflex_user", "mobile_app": "mobile_app"}

@@ -8,10 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 from flask import Flask
+from icarflex.mocks.common.server import LiveServer
+from icarflex.mocks.common.store import loads
 from openflex_support import KEYS, World, sample_value
-
-from mocks.common.server import LiveServer
-from mocks.common.store import loads
 
 WRITERS = 16
 

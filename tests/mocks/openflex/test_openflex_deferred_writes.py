@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from icarflex.mocks.common.store import Store, loads
+from icarflex.mocks.openflex.vehicles import version_of
 from openflex_support import World
-
-from mocks.common.store import Store, loads
-from mocks.openflex.vehicles import version_of
 
 
 @pytest.fixture

@@ -3,11 +3,10 @@ lifeline, every precondition, and the reservation rule R5 — all parametrized f
 from __future__ import annotations
 
 import pytest
+from icarflex.contracts import ApiVoSettings, is_blocking_reservation, load_contract
+from icarflex.contracts.models import Transition
+from icarflex.mocks.openflex.routes import vehicle_writers
 from openflex_support import SATISFY, UNSATISFY, World
-
-from contracts import ApiVoSettings, is_blocking_reservation, load_contract
-from contracts.models import Transition
-from mocks.openflex.routes import vehicle_writers
 
 CONTRACT = load_contract()
 DEFAULTS = ApiVoSettings.defaults(CONTRACT)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 
+from icarflex.contracts import load_contract
+from icarflex.mocks.openflex.app import OPENAPI_PATH
+from icarflex.mocks.openflex.backend import OpenFlexBackend
 from openflex_support import World
 
-from contracts import load_contract
-from mocks.openflex.app import OPENAPI_PATH
-from mocks.openflex.backend import OpenFlexBackend
-
-REGENERATE = "python -m mocks.openflex.app --write-openapi"
+REGENERATE = "python -m icarflex.mocks.openflex.app --write-openapi"
 
 
 def test_the_checked_in_openapi_document_is_the_served_one(world: World):

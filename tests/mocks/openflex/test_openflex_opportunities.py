@@ -3,10 +3,9 @@ estimation (rule R1) and the order that reserves a stock vehicle for its opportu
 from __future__ import annotations
 
 import pytest
+from icarflex.contracts import load_contract
+from icarflex.mocks.openflex.opportunities import orderable_statuses
 from openflex_support import World
-
-from contracts import load_contract
-from mocks.openflex.opportunities import orderable_statuses
 
 CONTRACT = load_contract()
 UNLIMITED = {"kind": "UNLIMITED", "blocks_sale": True, "blocks_publication": True}

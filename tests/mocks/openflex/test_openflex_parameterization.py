@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from icarflex.contracts import ApiVoSettings, load_contract
+from icarflex.contracts.models import ParameterRow
+from icarflex.contracts.profile import MASTER_SETTING, PRICE_SETTING
+from icarflex.mocks.openflex.app import create_app
 from openflex_support import World, client_transport, sample_value
-
-from contracts import ApiVoSettings, load_contract
-from contracts.models import ParameterRow
-from contracts.profile import MASTER_SETTING, PRICE_SETTING
-from mocks.openflex.app import create_app
 
 CONTRACT = load_contract()
 DEFAULTS = ApiVoSettings.defaults(CONTRACT)

@@ -6,10 +6,9 @@ import sqlite3
 from pathlib import Path
 
 import requests
+from icarflex.mocks.common.server import LiveServer
+from icarflex.mocks.openflex.app import create_app
 from openflex_support import World, client_transport, http_transport
-
-from mocks.common.server import LiveServer
-from mocks.openflex.app import create_app
 
 
 def served(db_path: Path):

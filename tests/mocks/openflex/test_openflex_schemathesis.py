@@ -10,12 +10,11 @@ import hypothesis
 import pytest
 import schemathesis
 from hypothesis import strategies as st
+from icarflex.contracts import load_contract
+from icarflex.mocks.openflex.app import create_app
+from icarflex.mocks.openflex.routes import build_api
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error, response_schema_conformance, status_code_conformance
-
-from contracts import load_contract
-from mocks.openflex.app import create_app
-from mocks.openflex.routes import build_api
 
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
 SETTINGS = hypothesis.settings(max_examples=12, deadline=None, derandomize=True, database=None,

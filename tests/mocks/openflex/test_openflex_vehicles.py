@@ -6,9 +6,8 @@ import time
 from urllib.parse import quote
 
 import pytest
+from icarflex.contracts import load_contract
 from openflex_support import CREATION, World
-
-from contracts import load_contract
 
 CONTRACT = load_contract()
 ENTRY = CONTRACT.entry_status
