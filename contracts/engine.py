@@ -185,8 +185,7 @@ def _status_move(contract: Contract, settings: ApiVoSettings, actor: str,
                   else f"réservé à {', '.join(transition.actors) or 'personne'}")
         return [_violation(contract, "TRANSITION_NOT_ALLOWED", transition.rules[0], "status",
                            f"{source} → {target} par {actor} : {reason}", capability)]
-    return [_precondition(contract, name) for name in transition.requires
-            if not _holds(contract, name, merged)]
+    return [_precondition(contract, name) for name in unmet_preconditions(contract, transition, merged)]
 
 
 def _precondition(contract: Contract, name: str) -> Violation:
@@ -194,16 +193,28 @@ def _precondition(contract: Contract, name: str) -> Violation:
     return _violation(contract, pre.code, pre.rule, pre.field, pre.message, label=pre.label)
 
 
-def _holds(contract: Contract, name: str, vehicle: Mapping[str, Any]) -> bool:
-    if name == "police_number":
-        return bool(vehicle.get("police_number"))
-    if name == "reconciled":
-        return vehicle.get("reconciliation") not in (None, "NOT_RECONCILED")
-    if name == "invoiced_sale_price":
-        return vehicle.get("invoiced_sale_price") is not None
-    if name == "sale_channel":
-        return has_sale_channel(contract, vehicle.get("reservations") or [])
-    raise KeyError(f"unknown precondition {name!r}")
+def precondition_holds(contract: Contract, name: str, vehicle: Mapping[str, Any]) -> bool:
+    """Does the precondition `name` of lifeline.yaml hold on `vehicle`? The one evaluator of the
+    typed preconditions: the engine, the seed and the tests all call it."""
+    pre = contract.lifeline.preconditions[name]
+    if pre.present is not None:
+        return vehicle.get(pre.present) not in (None, "")
+    if pre.not_in is not None:
+        field, values = next(iter(pre.not_in.items()))
+        return vehicle.get(field) is not None and vehicle.get(field) not in values
+    return any(_reservation_is(contract, shape, r) for r in vehicle.get("reservations") or []
+               for shape in pre.reservation or ())
+
+
+def unmet_preconditions(contract: Contract, transition: Transition, vehicle: Mapping[str, Any]) -> list[str]:
+    """The preconditions of `transition` that do not hold on `vehicle`, in the contract's order."""
+    return [name for name in transition.requires if not precondition_holds(contract, name, vehicle)]
+
+
+def _reservation_is(contract: Contract, shape: str, reservation: Mapping[str, Any]) -> bool:
+    if shape == "order":
+        return reservation.get("kind") == contract.vehicle.reservations.order
+    return is_blocking_reservation(contract, reservation)
 
 
 def is_blocking_reservation(contract: Contract, reservation: Mapping[str, Any]) -> bool:
@@ -213,8 +224,7 @@ def is_blocking_reservation(contract: Contract, reservation: Mapping[str, Any]) 
 
 def has_sale_channel(contract: Contract, reservations: list[Mapping[str, Any]]) -> bool:
     """Rule R5: sold through an Opportunités order, or under the blocking reservation."""
-    order = contract.vehicle.reservations.order
-    return any(r.get("kind") == order or is_blocking_reservation(contract, r) for r in reservations)
+    return any(_reservation_is(contract, shape, r) for r in reservations for shape in ("order", "blocking"))
 
 
 def is_published(contract: Contract, status: str, reservations: list[Mapping[str, Any]]) -> bool:

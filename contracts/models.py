@@ -160,12 +160,42 @@ class Transition(Strict):
         return cls.model_validate(row)
 
 
+ReservationShape = Literal["order", "blocking"]
+
+
 class Precondition(Strict):
+    """A step's precondition, typed: exactly one of `present`, `not_in`, `reservation`."""
+
+    present: str | None = None
+    not_in: dict[str, tuple[str, ...]] | None = None
+    reservation: tuple[ReservationShape, ...] | None = None
     code: str
     rule: str
     field: str
     message: str
     label: str | None = None  # French label of `field` when it is not a vehicle field
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Precondition:
+        kinds = [k for k in ("present", "not_in", "reservation") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(f"a precondition is exactly one of present, not_in, reservation (got {kinds})")
+        if self.not_in is not None and len(self.not_in) != 1:
+            raise ValueError("not_in names one field")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in ("present", "not_in", "reservation") if getattr(self, k) is not None)
+
+    @property
+    def subject(self) -> str:
+        """The vehicle field the precondition reads (`reservations` for a reservation)."""
+        if self.present is not None:
+            return self.present
+        if self.not_in is not None:
+            return next(iter(self.not_in))
+        return "reservations"
 
 
 class Lifeline(Strict):
@@ -405,6 +435,11 @@ class Contract:
                 problems.append(f"lifeline.yaml: precondition {name!r}: unknown rule {pre.rule!r}")
             if pre.code not in self.codes:
                 problems.append(f"lifeline.yaml: precondition {name!r}: unknown code {pre.code!r}")
+            if pre.kind != "reservation" and pre.subject not in self.vehicle.fields:
+                problems.append(f"lifeline.yaml: precondition {name!r}: unknown field {pre.subject!r}")
+            problems += [f"lifeline.yaml: precondition {name!r}: {value!r} is not a {field} value"
+                         for field, values in (pre.not_in or {}).items() if field in self.vehicle.fields
+                         for value in values if value not in self.enum_values(field)]
         return problems
 
     def _check_rule_checks(self) -> list[str]:
