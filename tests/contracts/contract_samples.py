@@ -61,6 +61,9 @@ def _candidate(contract: Contract, name: str, spec: FieldSpec, variant: int) -> 
     if spec.type == "date":
         sign = 1 if variant % 2 else -1
         return (_BASE_DATE + timedelta(days=sign * 30 * (variant // 2 + 1))).isoformat()
+    if spec.formats:  # the examples of the formats every vehicle may take (no `when`)
+        examples = [e for fmt in spec.formats if not fmt.when for e in fmt.examples]
+        return examples[variant % len(examples)]
     if spec.pattern:
         return pattern_sample(spec.pattern, variant)
     text = f"Échantillon {variant}"
@@ -124,6 +127,10 @@ def base_vehicle(contract: Contract, status: str | None = None, destination: str
         vehicle[name] = sample_value(contract, name, vehicle=vehicle)
     for name in contract.lifeline.preconditions:
         vehicle.update(precondition_state(contract, name, met=True))
+    # Rule R9: a VAT regime every origin allows (the margin scheme), whatever origin a test sets.
+    fixed = {contract.fixed_vat_recoverable(o) for o in contract.enum_values("origin")} - {None}
+    if len(fixed) == 1:
+        vehicle["vat_recoverable"] = fixed.pop()
     vehicle["status"] = status or contract.entry_status
     if destination:
         vehicle["destination"] = destination
@@ -136,6 +143,8 @@ def creation_body(contract: Contract, **overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {}
     for name in contract.vehicle.required_at_creation:
         body[name] = sample_value(contract, name, vehicle=body)
+    if contract.fixed_vat_recoverable(body.get("origin")) is None:  # rule R9: stated at the purchase
+        body["vat_recoverable"] = False
     body.update(overrides)
     return body
 

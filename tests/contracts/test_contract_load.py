@@ -148,7 +148,8 @@ CORRUPTIONS = {  # id: (file, corruption, the row the message must name)
                                        "delivery"),
     "unknown-workflow-destination": ("workflows.yaml", _set(_of("workflows", "casse"), destination="EPAVE"),
                                      "casse"),
-    "typo-key-in-rule": ("rules.yaml", _rename(_of("rules", "R5"), "guide", "guid"), "R5"),
+    "typo-key-in-rule": ("rules.yaml", _rename(_of("rules", "R6"), "guide", "guid"), "R6"),
+    "rule-on-unknown-point": ("rules.yaml", _set(_of("rules", "R5"), points=["reservaton"]), "R5"),
     "duplicate-rule-id": ("rules.yaml", _set(_of("rules", "R4"), id="R3"), "R3"),
     "typo-key-in-field-spec": ("vehicle.yaml", _set(lambda d: d["fields"]["mileage"], minimun=0), "mileage"),
 }
