@@ -444,7 +444,8 @@ class Contract:
 
     def vat_regime_name(self, vat_recoverable: bool) -> str:
         """The VAT regime whose VAT is (or is not) recoverable (vehicle.yaml `vat_regimes`)."""
-        return next(name for name, r in self.vehicle.vat_regimes.items() if r.vat_recoverable == vat_recoverable)
+        return next(name for name, regime in self.vehicle.vat_regimes.items()
+                    if regime.vat_recoverable == vat_recoverable)
 
     def fixed_vat_recoverable(self, origin: str | None) -> bool | None:
         """The VAT an origin fixes (a private seller: margin scheme, rule R9), else None: the

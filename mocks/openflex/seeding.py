@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from faker import Faker
-from icarflex.contracts import ApiVoSettings, evaluate
+from icarflex.contracts import ApiVoSettings, Contract, evaluate
 from icarflex.contracts.engine import unmet_preconditions
 from icarflex.contracts.models import Precondition, Transition
 from icarflex.mocks.common.store import dumps
@@ -84,7 +84,7 @@ class SeedingMixin(OpportunitiesMixin):
             mileage=rnd.randrange(5_000, 250_000), trade_in_price=trade_in, sale_price=sale,
             trade_in_by=fake.name() if source == sources[0] else None,
             exterior_color=fake.color_name()[:60],
-            vat_recoverable=self.contract.vehicle.vat_by_origin[origin].vat_recoverable)
+            vat_recoverable=_purchase_vat(self.contract, origin, rnd))
         vehicle.update(self.reference.match(entry.vin, entry.registration).to_json())
         return vehicle
 
@@ -112,6 +112,12 @@ class SeedingMixin(OpportunitiesMixin):
             # not_in reads the computed reference match: seeded vehicles are reference vehicles.
 
         return prepare
+
+
+def _purchase_vat(contract: Contract, origin: str, rnd: Any) -> bool:
+    """Rule R9: the regime the origin fixes, else one the purchase states."""
+    fixed = contract.fixed_vat_recoverable(origin)
+    return fixed if fixed is not None else rnd.random() < 0.5
 
 
 def _actor_for(transition: Transition, settings: ApiVoSettings) -> str | None:

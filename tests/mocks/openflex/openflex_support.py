@@ -25,7 +25,10 @@ KEYS = {"mobile_app": "demo-mobile-key", "openflex_user": "demo-openflex-key", "
 OTHER_DEALER_KEYS = {"mobile_app": "demo2-mobile-key", "openflex_user": "demo2-openflex-key",
                      "dms": "demo2-dms-key"}
 UNKNOWN_VIN = "XXX1234567ABCDEFG"  # pattern-valid, no known WMI: the match finds nothing
-CREATION = {"destination": "PARTICULIER", "origin": "PARTICULIER", "purchase_source": "ACHAT_DIRECT"}
+# A professional's car bought under the margin scheme (rule R9: its regime stated at the purchase):
+# a test may flip its origin or its VAT without breaking R9.
+CREATION = {"destination": "PARTICULIER", "origin": "PROFESSIONNEL", "purchase_source": "ACHAT_DIRECT",
+            "vat_recoverable": False}
 
 
 @dataclass
