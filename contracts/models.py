@@ -321,6 +321,12 @@ class WorkflowStep(Strict):
     action: str
     status: str
     rules: tuple[str, ...]
+    # What in the guide states the step: §1 points (rules.yaml `preamble`) or §2 rows. None: inferred.
+    guide: tuple[str, ...] = ()
+
+    @property
+    def inferred(self) -> bool:
+        return not self.guide
 
 
 class Workflow(Strict):
@@ -331,7 +337,16 @@ class Workflow(Strict):
     steps: tuple[WorkflowStep, ...]
 
 
+class GuideSection(Strict):
+    """A heading of the guide's §3-5, word for word, and its « Proposition » sub-heading if any."""
+
+    heading: str
+    proposition: str | None = None
+
+
 class Workflows(Strict):
+    sections: tuple[GuideSection, ...]
+    reconstructed: str  # the mark of a workflow rebuilt because the guide's diagrams are missing
     workflows: tuple[Workflow, ...]
 
 
@@ -374,7 +389,8 @@ class Contract:
         self.vehicle = self._load("vehicle.yaml", VehicleSpec.model_validate)
         self.lifeline = self._load("lifeline.yaml", _lifeline_from_yaml)
         self.rules_data = self._load("rules.yaml", Rules.model_validate)
-        self.workflows = self._load("workflows.yaml", Workflows.model_validate).workflows
+        self.workflows_data = self._load("workflows.yaml", Workflows.model_validate)
+        self.workflows = self.workflows_data.workflows
         self._cross_check()
 
     def _load(self, name: str, build: Any) -> Any:
@@ -569,8 +585,21 @@ class Contract:
         return [f"lifeline.yaml: status {status.id!r}: unknown ICAR status {status.icar!r}"
                 for status in self.lifeline.statuses if status.icar not in self.icar_statuses]
 
+    @cached_property
+    def preamble_points(self) -> dict[str, PreamblePoint]:
+        return {p.id: p for top in self.rules_data.preamble for p in top.walk()}
+
     def _check_workflows(self) -> list[str]:
         problems: list[str] = []
+        headings = [section.heading for section in self.workflows_data.sections]
+        for workflow in self.workflows:
+            if workflow.guide_section not in headings:
+                problems.append(f"workflows.yaml: workflow {workflow.id!r}: guide_section "
+                                f"{workflow.guide_section!r} is not one of sections")
+            problems += [f"workflows.yaml: workflow {workflow.id!r} step {step.id!r}: guide {ref!r} is "
+                         "neither a §1 point (rules.yaml preamble) nor a §2 row"
+                         for step in workflow.steps for ref in step.guide
+                         if ref not in self.preamble_points and ref not in self.rows]
         for workflow in self.workflows:
             if workflow.destination not in self.enum_values("destination"):
                 problems.append(f"workflows.yaml: workflow {workflow.id!r}: "
