@@ -205,6 +205,10 @@ def _gated(contract: Contract, settings: ApiVoSettings, transition: Transition) 
         label = contract.rows[capability].label
         state = "actif" if settings[capability] else "inactif"
         parts += ["; " if parts else "", Code(actor), f" si « {label} » = OUI ({state})"]
+    for actor, capability in transition.gated_off_actors.items():
+        label = contract.rows[capability].label
+        state = "actif" if not settings[capability] else "inactif"
+        parts += ["; " if parts else "", Code(actor), f" si « {label} » = NON ({state}, inféré)"]
     return tuple(parts)
 
 

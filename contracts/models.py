@@ -188,12 +188,29 @@ class Transition(Strict):
     to: str
     actors: tuple[str, ...]
     gated_actors: dict[str, str] = {}
+    gated_off_actors: dict[str, str] = {}  # may make it while that capability is off (inferred)
     destinations: tuple[str, ...] | None = None
     requires: tuple[str, ...] = ()
     rules: tuple[str, ...]
     note: str | None = None
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def may_make(self, actor: str, capabilities: Any) -> bool:
+        """May `actor` make this step under these capability values (`capabilities[row]` → bool)?"""
+        if actor in self.actors:
+            return True
+        on, off = self.gated_actors.get(actor), self.gated_off_actors.get(actor)
+        return bool((on is not None and capabilities[on]) or (off is not None and not capabilities[off]))
+
+    def gate(self, actor: str) -> str | None:
+        """The capability row that decides whether `actor` may make this step, if one does."""
+        return self.gated_actors.get(actor) or self.gated_off_actors.get(actor)
+
+    @property
+    def makers(self) -> tuple[str, ...]:
+        """Every actor who may make this step under some parameterization."""
+        return tuple(dict.fromkeys((*self.actors, *self.gated_actors, *self.gated_off_actors)))
 
     @classmethod
     def from_yaml(cls, row: dict[str, Any]) -> Transition:
@@ -534,9 +551,9 @@ class Contract:
             row = f"lifeline.yaml: transition {t.from_}->{t.to}"
             problems += [f"{row}: unknown status {s!r}" for s in (t.from_, t.to)
                          if s is not None and s not in self.statuses]
-            problems += [f"{row}: unknown actor {a!r}" for a in (*t.actors, *t.gated_actors)
-                         if a not in self.actors]
-            problems += [f"{row}: gated on unknown capability {c!r}" for c in t.gated_actors.values()
+            problems += [f"{row}: unknown actor {a!r}" for a in t.makers if a not in self.actors]
+            problems += [f"{row}: gated on unknown capability {c!r}"
+                         for c in (*t.gated_actors.values(), *t.gated_off_actors.values())
                          if c not in self.rows or self.rows[c].kind != "capability"]
             problems += [f"{row}: unknown rule {r!r}" for r in t.rules if r not in self.rules]
             problems += [f"{row}: unknown precondition {p!r}"

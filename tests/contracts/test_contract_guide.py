@@ -137,7 +137,7 @@ def test_the_transitions_table_names_actors_and_the_active_gate(defaults):
         assert len(table) == len(CONTRACT.lifeline.transitions)
         for cells, t in zip(table, CONTRACT.lifeline.transitions, strict=True):
             assert [a.strip("`") for a in cells[2].split(", ") if a] == list(t.actors)
-            assert (state in cells[3]) is bool(t.gated_actors)
+            assert (state in cells[3]) is bool(t.gated_actors or t.gated_off_actors)
             assert cells[6] == ", ".join(t.rules)
 
 
