@@ -16,6 +16,7 @@ from types import FrameType
 from typing import Any
 
 from icarflex.contracts import ContractError
+from icarflex.mocks.common import request_log
 from icarflex.mocks.common.config import default_db_path
 from icarflex.mocks.common.server import LiveServer
 
@@ -42,6 +43,10 @@ def cli(args: argparse.Namespace) -> int:
     except (OSError, ContractError) as exc:  # a busy port, an unreadable --db, a bad --profile
         sys.stderr.write(f"icarflex serve: {exc}\n")
         return 2
+    if not getattr(args, "quiet", False):  # one line per request (icarflex.mocks.common.request_log)
+        write = request_log.writer()
+        request_log.install(openflex.app, "openflex", write)
+        request_log.install(icar.app, "icar", write)
     stop = threading.Event()
     # Both stop it, even when started with SIGINT ignored (a background job of a script): Python
     # then keeps it ignored, and `kill -INT` or a Ctrl-C forwarded by a supervisor would do nothing.
