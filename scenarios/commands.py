@@ -114,6 +114,8 @@ def _guarded(command):  # noqa: ANN001, ANN202 - a decorator of commands
     def wrapper(args: argparse.Namespace) -> int:
         try:
             return command(args)
+        except BrokenPipeError:
+            raise  # the reader went away: the CLI ends quietly (scenarios/cli.py)
         except TargetUnreachable as exc:
             return _fail(f"cible injoignable pendant le rejeu : {exc}")
         except (UsageError, SetupError, ContractError, OSError, ValueError) as exc:

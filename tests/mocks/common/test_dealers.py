@@ -67,7 +67,8 @@ def test_a_dealer_name_is_taken_once_and_only_admin_creates(openflex: str) -> No
     again = new_dealer(openflex, dealer="shop")
     assert again.status_code == 409 and again.json()["fields"] == ["dealer"]
     assert new_dealer(openflex, dealer="demo").status_code == 409
-    refused = requests.post(f"{openflex}/__admin/dealers", json={}, headers=bearer("demo-dms-key"), timeout=10)
+    refused = requests.post(f"{openflex}/__admin/dealers", json={}, headers=bearer("demo-dms-key"),
+                            timeout=10)
     assert refused.status_code == 403
 
 
@@ -82,6 +83,7 @@ def test_withdrawn_keys_are_refused(openflex: str) -> None:
 def test_keys_live_in_the_store_so_another_app_on_it_knows_them(tmp_path) -> None:  # noqa: ANN001
     db = str(tmp_path / "shared.sqlite3")
     first, second = create_app({"DB": db}), create_app({"DB": db})
-    keys = first.test_client().post("/__admin/dealers", json={"dealer": "both"}, headers=ADMIN).get_json()["keys"]
+    made = first.test_client().post("/__admin/dealers", json={"dealer": "both"}, headers=ADMIN)
+    keys = made.get_json()["keys"]
     answer = second.test_client().get("/api/v1/settings/api-vo", headers=bearer(keys["openflex_user"]))
     assert answer.status_code == 200

@@ -26,7 +26,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     the same app served over HTTP for the export."""
     app: Flask = create_app({"DB": str(tmp_path_factory.mktemp("journal") / "o.sqlite3")})
     client = app.test_client()
-    vehicle = client.post("/api/v1/vehicles", json=VEHICLE, headers={"Authorization": "Bearer demo-openflex-key"})
+    vehicle = client.post("/api/v1/vehicles", json=VEHICLE,
+                          headers={"Authorization": "Bearer demo-openflex-key"})
     assert vehicle.status_code == 201
     path = f"/api/v1/vehicles/{vehicle.get_json()['id']}"
     for n in range(WRITES):
