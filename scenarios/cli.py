@@ -126,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--openflex-url", help="brancher le connecteur ICAR sur un autre OpenFlex")
     serve.add_argument("--dms-key", default="demo-dms-key", help="clé du connecteur ICAR sur OpenFlex")
     serve.add_argument("--threads", type=int, default=8, help="fils de service par fake")
+    serve.add_argument("--allow-host", action="append", default=[], metavar="NOM",
+                       help="un nom d'hôte (Host) auquel les fakes répondent en plus du loopback (répétable)")
     serve.add_argument("--quiet", "-q", action="store_true", help="pas de ligne par requête")
 
     run = _parser(sub, "run", "rejouer un parcours (ou all) et vérifier le contrat ; sans URL, contre des "
