@@ -51,8 +51,12 @@ def describe(url: str) -> str:
 
 
 def _cause(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[-1].strip() if text else type(exc).__name__
+    """The server's or the network's reason, in one line (libpq's first line, without its prefix)."""
+    lines = str(exc).strip().splitlines()
+    if not lines:
+        return type(exc).__name__
+    first = lines[0].strip()
+    return " ".join(first.rsplit("failed: ", 1)[-1].split()) if "failed: " in first else first
 
 
 class _Tx:
