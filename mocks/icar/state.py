@@ -34,7 +34,7 @@ from icarflex.mocks.icar.errors import (
     UpstreamUnavailable,
     WrongDmsStatus,
 )
-from icarflex.mocks.icar.lifecycle import lifecycle, vat_regime_for_origin, vat_regime_name
+from icarflex.mocks.icar.lifecycle import lifecycle, vat_regime_name
 from icarflex.mocks.icar.records import SCHEMA as RECORDS_SCHEMA
 from icarflex.mocks.icar.records import Records, insert, next_counter, update
 from icarflex.mocks.icar.settings import IcarSettings
@@ -55,7 +55,7 @@ class IcarBackend:
         self.sync_log = SyncLog(store)
         self.connector = OpenFlexConnector(
             ConnectorSettings(settings.openflex_url, settings.key_for, settings.timeout, settings.retries,
-                              settings.backoff), self.sync_log)
+                              settings.backoff, settings.ca_bundle), self.sync_log)
 
     # -- reads --------------------------------------------------------------------------
     def list_vehicles(self, dealer: str, query: schemas.VehicleQuery) -> Json:
@@ -214,8 +214,9 @@ class IcarBackend:
         """FACTURE, and {status: SORTIE, invoiced_sale_price, vat_recoverable} pushed."""
         with self._claimed(dealer, record_id, "invoice", (self.life.stock,)) as (record, _):
             read = self.connector.get_vehicle(self._ctx(record, "invoice"), record["openflex_id"])
-            origin = (self._accepted(read) or {}).get("origin")
-            vat, source = self._vat(origin, body.vat_recoverable)
+            vehicle = self._accepted(read) or {}
+            origin = vehicle.get("origin")
+            vat, source = self._vat(vehicle, body.vat_recoverable)
             change: Json = {"status": self.life.exit,
                             self.life.invoiced_price_field: body.invoiced_sale_price}
             if self._dms_may_write(record, self.life.vat_field):
@@ -233,16 +234,19 @@ class IcarBackend:
                     "status": self.life.invoiced, "vat_recoverable": int(vat), "updated_at": now()})
         return self.get_vehicle(dealer, record_id)
 
-    @staticmethod
-    def _vat(origin: Any, requested: bool | None) -> tuple[bool, str]:
-        """VAT recoverable: as requested, else from the purchase origin (margin vs normal regime)."""
+    def _vat(self, vehicle: Json, requested: bool | None) -> tuple[bool, str]:
+        """VAT recoverable (rule R9): as requested on the invoice, else as stated at the purchase (the
+        vehicle's own value in OpenFlex), else as the origin fixes it (a private seller: margin)."""
         if requested is not None:
             return requested, "REQUEST"
-        regime = vat_regime_for_origin(origin if isinstance(origin, str) else None)
-        if regime is None:
-            raise ValidationFailed(f"Origine OpenFlex {origin!r} : préciser vat_recoverable",
-                                   fields=["vat_recoverable"])
-        return regime.vat_recoverable, "ORIGIN"
+        if isinstance(vehicle.get(self.life.vat_field), bool):
+            return vehicle[self.life.vat_field], "PURCHASE"
+        origin = vehicle.get("origin")
+        fixed = load_contract().fixed_vat_recoverable(origin if isinstance(origin, str) else None)
+        if fixed is None:
+            raise ValidationFailed(f"Origine OpenFlex {origin!r} : le régime de TVA se déclare à l'achat, "
+                                   "préciser vat_recoverable", fields=[self.life.vat_field])
+        return fixed, "ORIGIN"
 
     # -- shared steps ---------------------------------------------------------------------
     @contextmanager

@@ -13,14 +13,15 @@ from datetime import date, timedelta
 from typing import Any
 
 from faker import Faker
-from icarflex.contracts import ApiVoSettings, evaluate
-from icarflex.contracts.models import Transition
+from icarflex.contracts import ApiVoSettings, Contract, evaluate
+from icarflex.contracts.engine import unmet_preconditions
+from icarflex.contracts.models import Precondition, Transition
 from icarflex.mocks.openflex import events
 from icarflex.mocks.openflex.repositories import Repositories
 from icarflex.mocks.openflex.service import OpenFlexService, now
 
 SEED_ACTOR = "admin"
-Prepare = Callable[[dict[str, Any], list[dict[str, Any]], Any], None]
+Prepare = Callable[[Precondition, dict[str, Any], list[dict[str, Any]], Any], None]
 
 
 class Seeder:
@@ -48,8 +49,9 @@ class Seeder:
             actor = _actor_for(transition, settings) if transition else None
             if actor is None:
                 break
-            for name in transition.requires:
-                prepare[name](vehicle, reservations, rnd)
+            state = {**vehicle, "reservations": reservations}
+            for name in unmet_preconditions(self.contract, transition, state):
+                prepare(self.contract.lifeline.preconditions[name], vehicle, reservations, rnd)
             current = {**vehicle, "reservations": reservations}
             if evaluate(self.contract, settings, actor, current, {"status": status}):
                 break
@@ -84,33 +86,40 @@ class Seeder:
             mileage=rnd.randrange(5_000, 250_000), trade_in_price=trade_in, sale_price=sale,
             trade_in_by=fake.name() if source == sources[0] else None,
             exterior_color=fake.color_name()[:60],
-            vat_recoverable=self.contract.vehicle.vat_by_origin[origin].vat_recoverable)
+            vat_recoverable=_purchase_vat(self.contract, origin, rnd))
         vehicle.update(self.reference.match(entry.vin, entry.registration).to_json())
         return vehicle
 
-    def _preparations(self, dealer: str) -> dict[str, Prepare]:
-        """How the seed meets each precondition of lifeline.yaml before the step that needs it."""
+    def _preparations(self, dealer: str) -> Prepare:
+        """How the seed meets a precondition of lifeline.yaml, by its kind, before the step that
+        needs it (whether it holds is the engine's `unmet_preconditions`, as for any write)."""
         blocking = dict(self.contract.vehicle.reservations.blocking)
 
-        def police_number(vehicle: dict[str, Any], _: list[dict[str, Any]], rnd: Any) -> None:
-            number = self.r.tx.next_number(f"openflex:seed-police:{dealer}")
-            vehicle["police_number"] = f"SEED-{date.today().year}-{number:06d}"
-            vehicle["frevo_realised"] = float(rnd.randrange(0, 2500))
+        def present(field: str, vehicle: dict[str, Any], rnd: Any) -> None:
+            if field == "police_number":  # the DMS's register numbers the physical entry
+                number = self.r.tx.next_number(f"openflex:seed-police:{dealer}")
+                vehicle[field] = f"SEED-{date.today().year}-{number:06d}"
+                vehicle["frevo_realised"] = float(rnd.randrange(0, 2500))
+            elif field in self.contract.vehicle.price_fields:  # invoiced at the sale price
+                vehicle[field] = vehicle["sale_price"]
 
-        def invoiced_sale_price(vehicle: dict[str, Any], _: list[dict[str, Any]], __: Any) -> None:
-            vehicle["invoiced_sale_price"] = vehicle["sale_price"]
-
-        def sale_channel(_: dict[str, Any], reservations: list[dict[str, Any]], __: Any) -> None:
-            if not reservations:
+        def prepare(pre: Precondition, vehicle: dict[str, Any], reservations: list[dict[str, Any]],
+                    rnd: Any) -> None:
+            if pre.present is not None:
+                present(pre.present, vehicle, rnd)
+            elif pre.reservation is not None and not reservations:
                 reservations.append({**blocking, "until": None, "opportunity_id": None,
                                      "comment": "Vente hors Opportunités (données de démonstration)",
                                      "created_at": now(), "created_by": SEED_ACTOR})
+            # not_in reads the computed reference match: seeded vehicles are reference vehicles.
 
-        def reconciled(*_: Any) -> None:
-            """Seeded vehicles come from the reference table: already RECONCILED."""
+        return prepare
 
-        return {"police_number": police_number, "invoiced_sale_price": invoiced_sale_price,
-                "sale_channel": sale_channel, "reconciled": reconciled}
+
+def _purchase_vat(contract: Contract, origin: str, rnd: Any) -> bool:
+    """Rule R9: the regime the origin fixes, else one the purchase states."""
+    fixed = contract.fixed_vat_recoverable(origin)
+    return fixed if fixed is not None else rnd.random() < 0.5
 
 
 def _actor_for(transition: Transition, settings: ApiVoSettings) -> str | None:

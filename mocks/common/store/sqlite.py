@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from icarflex.mocks.common.files import create_private
 from icarflex.mocks.common.store import (
     Migration,
     Params,
@@ -114,7 +115,7 @@ class SQLiteStore:
         self.path = str(path)
         self.location = f"base SQLite {self.path}"
         try:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            create_private(self.path)  # 0600: its WAL and shared memory get the same mode
         except OSError as exc:
             raise StoreUnavailable(f"{self.location} : dossier impossible à créer ({exc.strerror})") from exc
         self._local = threading.local()
