@@ -94,6 +94,9 @@ class Auditor:
         path, method = entry.get("path") or "", (entry.get("method") or "").upper()
         if self._follow_admin(entry, path, method):
             return []
+        if entry.get("unjudged"):  # its recorder (icarflex proxy) could not read the call's body
+            return [_finding(entry, UNJUDGED, None, None, None, str(entry["unjudged"]), None,
+                             entry.get("request"))]
         change = _change_of(entry)
         before = self._state_before(entry, method)
         self._remember(entry)

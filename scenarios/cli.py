@@ -11,6 +11,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from icarflex.scenarios.proxy.command import add_parser as add_proxy_parser
+
 WORKFLOW_CHOICES_HELP = "particulier, marchand, achat_direct, casse, or all"
 
 # command -> "module:function"; imported on use so `icarflex guide` stays fast.
@@ -22,6 +24,7 @@ COMMANDS = {
     "demo": "icarflex.scenarios.commands:demo",
     "check": "icarflex.scenarios.commands:check",
     "verify": "icarflex.scenarios.commands:verify",
+    "proxy": "icarflex.scenarios.proxy.command:cli",
 }
 
 
@@ -78,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--seed", type=int, default=2025)
     verify.add_argument("--report", help="write JUnit XML and an HTML report into this folder")
     verify.add_argument("--quiet", "-q", action="store_true", help="only the summary per rule")
+
+    add_proxy_parser(sub)
     return parser
 
 
