@@ -23,6 +23,7 @@ from waitress.channel import HTTPChannel
 from waitress.task import WSGITask
 
 MARKER = "icarflex-proxy"   # waitress's ident here: what it adds is found by this value
+OUTBUF_LIMIT = 2 * 1024 * 1024  # answer bytes waiting for a slow client before the relay pauses
 
 
 class _VerbatimTask(WSGITask):
@@ -68,7 +69,8 @@ class ProxyServer(LiveServer):
         app = ProxyApp(self.upstream, Judge(contract, expected), self.journal, keys=keys, mapping=mapping,
                        enforce=options.enforce, system=options.system,
                        correlation_header=options.correlation_header, show=show)
-        super().__init__(app, host, port, options.threads, ident=MARKER, clear_untrusted_proxy_headers=False)
+        super().__init__(app, host, port, options.threads, ident=MARKER, clear_untrusted_proxy_headers=False,
+                         outbuf_high_watermark=OUTBUF_LIMIT)
         self._server.channel_class = _VerbatimChannel  # type: ignore[union-attr]
 
     def stop(self) -> None:

@@ -30,5 +30,6 @@ def start_openflex(servers: ExitStack) -> Callable[..., LiveServer]:
 def start_proxy(servers: ExitStack, tmp_path: Path) -> Callable[..., ProxyServer]:
     def start(target: str, **options: Any) -> ProxyServer:
         options.setdefault("journal", str(tmp_path / "proxy.jsonl"))
-        return servers.enter_context(ProxyServer(ProxyOptions(target, **options)))
+        show = options.pop("show", None)
+        return servers.enter_context(ProxyServer(ProxyOptions(target, **options), show=show))
     return start

@@ -11,7 +11,6 @@ from icarflex.mocks.common.server import LiveServer
 from icarflex.mocks.icar.app import create_app as create_icar
 from icarflex.scenarios.checker import check_journal
 from icarflex.scenarios.cli import main
-
 from proxy_helpers import proxy_journal, target_journal
 
 
