@@ -17,6 +17,7 @@ from typing import Any
 
 from icarflex.contracts import ContractError
 from icarflex.mocks.common.config import default_db_path
+from icarflex.mocks.common.hosts import allowed_hosts
 from icarflex.mocks.common.server import LiveServer
 
 
@@ -26,11 +27,12 @@ def build_servers(args: argparse.Namespace) -> tuple[LiveServer, LiveServer]:
     from icarflex.mocks.openflex.app import create_app as create_openflex
 
     db = str(Path(args.db) if args.db else default_db_path("icarflex"))
-    openflex_config: dict[str, Any] = {"DB": db}
+    hosts = allowed_hosts(args.host, getattr(args, "allow_host", None) or ())
+    openflex_config: dict[str, Any] = {"DB": db, "ALLOWED_HOSTS": hosts}
     if args.profile:
         openflex_config["PROFILE"] = args.profile
     openflex = LiveServer(create_openflex(openflex_config), args.host, args.openflex_port, args.threads)
-    icar_config = {"DB": db, "OPENFLEX_URL": args.openflex_url or openflex.url,
+    icar_config = {"DB": db, "ALLOWED_HOSTS": hosts, "OPENFLEX_URL": args.openflex_url or openflex.url,
                    "DMS_KEY": {"demo": args.dms_key}}
     icar = LiveServer(create_icar(icar_config), args.host, args.icar_port, args.threads)
     return openflex, icar

@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--openflex-url", help="point the ICAR connector at another OpenFlex")
     serve.add_argument("--dms-key", default="demo-dms-key", help="key the ICAR connector uses on OpenFlex")
     serve.add_argument("--threads", type=int, default=8, help="server threads per fake")
+    serve.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                       help="a Host name the fakes answer besides loopback's (repeatable)")
 
     run = sub.add_parser("run", help="replay a workflow (or all) and check the contract")
     run.add_argument("workflow", help=WORKFLOW_CHOICES_HELP)

@@ -17,6 +17,7 @@ from icarflex.mocks.common.config import load_config
 from icarflex.mocks.common.errors import register_error_handlers
 from icarflex.mocks.common.faults import Faults
 from icarflex.mocks.common.faults import install as install_faults
+from icarflex.mocks.common.hosts import install as install_host_check
 from icarflex.mocks.common.journal import Journal
 from icarflex.mocks.common.journal import install as install_journal
 from icarflex.mocks.common.jsonio import OrjsonProvider
@@ -44,6 +45,7 @@ def build_app(system: str, api: Api, schema: str, make_backend: Callable[[Flask,
     backend = make_backend(app, store)
     app.extensions["icarflex"] = Context(system, store, journal, faults, backend, api)
     register_error_handlers(app)
+    install_host_check(app)
     install_faults(app, faults)
     install_journal(app, journal)
     app.register_blueprint(api.blueprint)

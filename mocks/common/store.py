@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from icarflex.mocks.common.files import FILE_MODE, create_private
 from icarflex.mocks.common.jsonio import dumps, loads
 
 try:
@@ -73,7 +74,7 @@ class _Claim:
         self.write_lock = threading.Lock()
         self.deferred: dict[Hashable, Take] = {}  # key → what to write (under write_lock)
         self.writing_deferred = False              # taken from `deferred`, not yet committed
-        self.fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        self.fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, FILE_MODE)
         if fcntl is not None:
             try:
                 fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -227,7 +228,7 @@ class Store:
             self.temporary = False
         if str(path) == ":memory:":
             raise ValueError("a store is a file (each thread has its own connection to it)")
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        create_private(path)  # 0600: its WAL and shared memory get the same mode
         self.path = str(path)
         # Several stores of one process on one file (both fakes, an app built again) share a claim.
         self._claim = _claim(os.path.realpath(self.path))

@@ -55,7 +55,7 @@ class IcarBackend:
         self.sync_log = SyncLog(store)
         self.connector = OpenFlexConnector(
             ConnectorSettings(settings.openflex_url, settings.key_for, settings.timeout, settings.retries,
-                              settings.backoff), self.sync_log)
+                              settings.backoff, settings.ca_bundle), self.sync_log)
 
     # -- reads --------------------------------------------------------------------------
     def list_vehicles(self, dealer: str, query: schemas.VehicleQuery) -> Json:

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,13 +21,13 @@ URL = re.compile(r"(OpenFlex|ICAR) fake\s*:\s*(http://127\.0\.0\.1:\d+)")
 
 
 @contextmanager
-def serving(db: Path, *, sigint_ignored: bool = False) -> Iterator[dict[str, str]]:
-    """Start `icarflex serve --openflex-port 0 --icar-port 0`; yield the URLs it announces.
-    `sigint_ignored`: started as a background job of a script is (SIGINT ignored, inherited)."""
+def serving(db: Path, *, sigint_ignored: bool = False, extra: Sequence[str] = ()) -> Iterator[dict[str, str]]:
+    """Start `icarflex serve --openflex-port 0 --icar-port 0` (and `extra` flags); yield the URLs it
+    announces. `sigint_ignored`: started as a background job of a script is (SIGINT ignored)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None
     proc = subprocess.Popen([sys.executable, "-m", "icarflex.scenarios.cli", "serve", "--openflex-port", "0",
-                             "--icar-port", "0", "--db", str(db), "--threads", "4"],
+                             "--icar-port", "0", "--db", str(db), "--threads", "4", *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
                             preexec_fn=ignore)  # noqa: PLW1509 - a signal disposition, nothing threaded
     urls: dict[str, str] = {}

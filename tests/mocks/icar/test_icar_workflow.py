@@ -116,9 +116,9 @@ def test_matching_twice_is_a_conflict(systems):
     assert len(systems.icar("GET", "/vehicles").json()["items"]) == 1
 
 
-def test_a_vehicle_unknown_to_openflex_is_not_found(systems):
+def test_a_vehicle_unknown_to_openflex_is_a_conflict_not_a_missing_url(systems):
     reply = systems.icar("POST", "/vehicles/match", {"openflex_id": "VEH-999999"})
-    assert problem(reply) == (404, "NOT_FOUND", ["openflex_id"])
+    assert problem(reply) == (409, "CONFLICT", ["openflex_id"])
     assert systems.sync_log()[-1]["status"] == 404
 
 
