@@ -30,6 +30,7 @@ from urllib3.exceptions import HTTPError, ReadTimeoutError
 REQUEST_LIMIT = 1024 * 1024     # request bodies read (and judged) up to this size
 CAPTURE_LIMIT = 1024 * 1024     # answer bytes kept for the journal and the audit
 RAW_KEPT = 2000                 # characters of a body that is not JSON kept in the journal
+ADMIN_PREFIX = "/__admin/"      # a fake's controls (DESIGN §3), outside any real system's API
 StartResponse = Callable[..., Any]
 
 
@@ -174,6 +175,8 @@ class ProxyApp:
                 note: str | None, answered_by: str = "target") -> None:
         call = exchange.call
         response = self.mapping.to_contract(_response_body(raw, content_type, note))
+        if call.path.startswith(ADMIN_PREFIX) and call.method == "GET":
+            response = None  # the simulator's own controls (its journal): not copied into this one
         entry: dict[str, Any] = {
             "at": datetime.now(UTC).isoformat(timespec="milliseconds"), "system": self.system,
             "dealer": call.identity.dealer if call.identity else None,
@@ -184,7 +187,8 @@ class ProxyApp:
             "vehicle_before": exchange.before,
             "vehicle_after": response if call.method != "GET" and 200 <= status < 300
             and _is_vehicle(response) else None,
-            "verdict": exchange.verdict.to_json(), "unjudged": exchange.verdict.unjudged,
+            "verdict": exchange.verdict.to_json(), "judged": exchange.verdict.judged,
+            "unjudged": exchange.verdict.unjudged,
             "answered_by": answered_by, "target": self.upstream.target,
             "elapsed_ms": round((time.monotonic() - exchange.started) * 1000, 2),
         }

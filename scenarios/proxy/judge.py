@@ -51,6 +51,7 @@ class Call:
 class Verdict:
     violations: list[Violation] = field(default_factory=list)
     unjudged: str | None = None      # « non jugé » and why: a write whose body could not be read
+    judged: bool = False             # a write the contract judges, judged
 
     def to_json(self) -> list[dict[str, Any]]:
         return [v.to_json() for v in self.violations]
@@ -84,15 +85,16 @@ class Judge:
             settings = self.auditor.settings_of(call.identity.dealer if call.identity else None)
         if ORDER_PATH.match(call.path):
             return Verdict([replace(v, field=ORDER_PRICE) for v in
-                            order_price_violations(self.contract, settings, call.body.get(ORDER_PRICE))])
+                            order_price_violations(self.contract, settings, call.body.get(ORDER_PRICE))],
+                           judged=True)
         change = change_of({"method": call.method, "path": call.path, "request": call.body}) or {}
         if call.method != "PATCH":
-            return Verdict(evaluate(self.contract, settings, actor, None, change))
+            return Verdict(evaluate(self.contract, settings, actor, None, change), judged=True)
         if before is not None:
-            return Verdict(evaluate(self.contract, settings, actor, before, change))
+            return Verdict(evaluate(self.contract, settings, actor, before, change), judged=True)
         # The target did not let the vehicle be read: what needs no state (the checker then says
         # which status move it could not judge).
-        return Verdict(evaluate_unknown_state(self.contract, settings, actor, change))
+        return Verdict(evaluate_unknown_state(self.contract, settings, actor, change), judged=True)
 
     def audit(self, entry: Mapping[str, Any]) -> list[Finding]:
         """The checker's findings on this entry (it also follows settings changes and resets)."""

@@ -33,16 +33,17 @@ def describe(entry: Mapping[str, Any], findings: list[Finding]) -> str:
     if entry.get("answered_by") == "proxy":
         response = entry.get("response") or {}
         return f"⚠ {response.get('code', '')} {response.get('detail', '')}".rstrip()
-    return "✓ conforme" if entry.get("verdict") == [] and _is_write(entry) else ""
+    if not entry.get("judged"):
+        return ""
+    if 200 <= int(entry.get("status") or 0) < 300:
+        return "✓ conforme"
+    code = (entry.get("response") or {}).get("code") if isinstance(entry.get("response"), dict) else None
+    return f"· refusé par la cible ({code or entry.get('status')}), aucune règle du contrat en cause"
 
 
 def _what(finding: Finding) -> str:
     where = finding.field or finding.row or ""
     return f"{finding.rule or finding.code or ''} {where} — {finding.message}".strip()
-
-
-def _is_write(entry: Mapping[str, Any]) -> bool:
-    return entry.get("method") in ("POST", "PUT", "PATCH", "DELETE")
 
 
 class LiveLog:

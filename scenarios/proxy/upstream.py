@@ -1,4 +1,4 @@
-"""Forwarding to the target: urllib3's pool, no retry, no redirect, no header of its own.
+"""Forwarding to the target over the one HTTP transport (urllib3's pool): no retry, no redirect.
 
 The request goes out as it came in (method, path, query, body, headers) but for the
 hop-by-hop headers (RFC 9110 §7.6.1), which belong to each connection, and `Host`,
@@ -6,6 +6,8 @@ which names the target. urllib3 would add a `User-Agent` and an `Accept-Encoding
 client did not send: both are skipped. The answer is read as a stream, its bytes as sent
 (no decoding), so a large answer never sits whole in memory. A target that does not
 answer is `TargetUnreachable` (502), one slower than the timeout `TargetTimeout` (504).
+The pool is `icarflex.mocks.common.transport`'s (its CA bundle, its environment proxy for a
+remote target); only the streaming of an answer is done here.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from urllib.parse import urlsplit
 import orjson
 import urllib3
 from icarflex.mocks.common.errors import ApiError
+from icarflex.mocks.common.transport import Transport, TransportError
 from urllib3.exceptions import HTTPError, ReadTimeoutError
 from urllib3.util import SKIP_HEADER
 
@@ -57,8 +60,7 @@ class Upstream:
         self.target = target.rstrip("/")   # a path in it (a sandbox under /openflex) is kept
         self.host = parts.netloc
         self.timeout = timeout
-        options: dict[str, Any] = {"cert_reqs": "CERT_REQUIRED", "ca_certs": cacert} if cacert else {}
-        self.pool = urllib3.PoolManager(num_pools=2, maxsize=connections, block=False, **options)
+        self.transport = Transport(self.target, timeout=timeout, ca_certs=cacert, maxsize=connections)
 
     def open(self, method: str, path_and_query: str, headers: Iterable[tuple[str, str]],
              body: bytes | BinaryIO | None) -> urllib3.BaseHTTPResponse:
@@ -69,11 +71,10 @@ class Upstream:
         for skipped in ("User-Agent", "Accept-Encoding"):
             if skipped.lower() not in lowered:
                 out[skipped] = SKIP_HEADER
-        try:
-            return self.pool.urlopen(method, self.target + path_and_query, body=body, headers=out,
-                                     retries=False, redirect=False, preload_content=False,
-                                     decode_content=False,
-                                     timeout=urllib3.Timeout(connect=self.timeout, read=self.timeout))
+        try:  # never retried: the client's call is sent once, as the client sent it
+            return self.transport.pool.urlopen(method, self.target + path_and_query, body=body, headers=out,
+                                               retries=False, redirect=False, preload_content=False,
+                                               decode_content=False)
         except ReadTimeoutError as exc:  # connected, but no answer in time: the target is slow
             raise TargetTimeout(self.target, self.timeout) from exc
         except (HTTPError, OSError) as exc:  # refused, no route, TLS refused, connect timeout
@@ -82,24 +83,18 @@ class Upstream:
     def read_json(self, path: str, headers: Mapping[str, str]) -> Any:
         """A small JSON read of our own (a vehicle before a PATCH); None when it cannot be had."""
         try:
-            answer = self.open("GET", path, headers.items(), None)
-        except ApiError:
+            answer = self.transport.request("GET", path, headers=headers)
+        except TransportError:
+            return None
+        if answer.status != 200 or not answer.content:
             return None
         try:
-            data = answer.read(decode_content=True) if answer.status == 200 else None
-        except (HTTPError, OSError):
-            data = None
-        finally:
-            answer.release_conn()
-        if not data:
-            return None
-        try:
-            return orjson.loads(data)
+            return orjson.loads(answer.content)
         except orjson.JSONDecodeError:
             return None
 
     def close(self) -> None:
-        self.pool.clear()
+        self.transport.close()
 
 
 def _reason(exc: BaseException) -> str:
