@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -132,3 +133,30 @@ def test_bad_flags_exit_2_with_one_line(flags, message, capsys):
     assert main(["proxy", *flags]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.splitlines()) == 1, err
+
+
+def sized(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+    """An answer of a few hundred KiB (waitress sends it while the app still runs)."""
+    body = json.dumps({"path": environ["PATH_INFO"], "filler": "x" * 300_000}).encode()
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body[i:i + 65536] for i in range(0, len(body), 65536)]
+
+
+def test_a_call_is_journaled_before_its_client_has_the_whole_answer(start_proxy, servers):
+    target = servers.enter_context(LiveServer(sized))
+    proxy = start_proxy(target.url)
+    app = proxy.app
+    record = app._record
+
+    def slow_record(exchange: Any, *args: Any, **kwargs: Any) -> None:
+        if exchange.call.path == "/first":
+            time.sleep(0.3)  # a loaded machine: the first call's entry is slow to write
+        record(exchange, *args, **kwargs)
+
+    app._record = slow_record
+    with requests.Session() as client:
+        for path in ("/first", "/second"):
+            assert client.get(f"{proxy.url}{path}", timeout=10).json()["path"] == path
+
+    with open(proxy.options.journal, encoding="utf-8") as handle:
+        assert [json.loads(line)["path"] for line in handle] == ["/first", "/second"]
