@@ -9,32 +9,39 @@ import argparse
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from types import FrameType
-from typing import Any
 
 LISTEN = "127.0.0.1:8090"
 
 
-def add_parser(sub: Any) -> None:
-    """The `proxy` sub-command's flags (called by scenarios/cli.py)."""
-    proxy = sub.add_parser("proxy", help="audit live traffic: a proxy in front of a real OpenFlex (or ICAR)")
-    proxy.add_argument("--target", required=True, help="the system to forward to (http:// or https://)")
-    proxy.add_argument("--listen", default=LISTEN, help=f"HOST:PORT to listen on (default {LISTEN})")
-    proxy.add_argument("--profile", help="the parameterization to judge by (and an optional keys: section)")
-    proxy.add_argument("--mapping", help="the target's paths and JSON names (YAML; default: the fakes')")
-    proxy.add_argument("--keys",
-                       help="YAML {key: {actor, dealer}} (default: the profile's keys, else the demo keys)")
-    proxy.add_argument("--journal", default="icarflex-proxy.jsonl", help="JSON-lines journal (appended)")
+HELP = ("auditer le trafic réel : un proxy devant un vrai OpenFlex (ou ICAR) qui juge chaque appel "
+        "au regard du contrat")
+
+
+def add_arguments(proxy: argparse.ArgumentParser, profile_type: Callable[[str], str] = str) -> None:
+    """The `proxy` sub-command's flags (its parser is made by scenarios/cli.py)."""
+    proxy.add_argument("--target", required=True, help="le système vers lequel relayer (http:// ou https://)")
+    proxy.add_argument("--listen", default=LISTEN, help=f"HÔTE:PORT d'écoute (défaut {LISTEN})")
+    proxy.add_argument("--profile", type=profile_type,
+                       help="le paramétrage au regard duquel juger (et une section keys: facultative)")
+    proxy.add_argument("--mapping", help="chemins et noms JSON de la cible (YAML ; défaut : ceux des fakes)")
+    proxy.add_argument("--keys", help="YAML {clé: {actor, dealer}} (défaut : les clés du profil, sinon "
+                                      "les clés de démo)")
+    proxy.add_argument("--journal", default="icarflex-proxy.jsonl",
+                       help="journal en lignes JSON, complété (défaut icarflex-proxy.jsonl)")
     proxy.add_argument("--enforce", action="store_true",
-                       help="answer a forbidden call with the contract's problem+json, never forwarding it")
-    proxy.add_argument("--cacert", help="CA bundle to verify an https target (e.g. a sandbox's own CA)")
+                       help="répondre soi-même (problem+json du contrat) à un appel interdit, "
+                            "sans le relayer")
+    proxy.add_argument("--cacert",
+                       help="autorité de certification de la cible https (ex. celle d'un bac à sable)")
     proxy.add_argument("--timeout", type=float, default=30.0,
-                       help="seconds to wait for the target (504 after)")
+                       help="secondes d'attente de la cible (504 au-delà ; défaut 30)")
     proxy.add_argument("--system", choices=["openflex", "icar"], default="openflex",
-                       help="what the target is (its journal entries say so)")
-    proxy.add_argument("--correlation-header",
-                       help="header added to each call and its answer (e.g. X-Icarflex-Call)")
-    proxy.add_argument("--threads", type=int, default=8)
+                       help="ce qu'est la cible (ses entrées de journal le disent)")
+    proxy.add_argument("--correlation-header", metavar="EN-TÊTE",
+                       help="en-tête ajouté à chaque appel et à sa réponse (ex. X-Icarflex-Call)")
+    proxy.add_argument("--threads", type=int, default=8, help="fils de service du proxy")
 
 
 def _listen(value: str) -> tuple[str, int]:
@@ -50,6 +57,7 @@ def cli(args: argparse.Namespace) -> int:
     from icarflex.scenarios.proxy.live import LiveLog
     from icarflex.scenarios.proxy.mapping import MappingError
     from icarflex.scenarios.proxy.server import ProxyOptions, ProxyServer
+    from icarflex.scenarios.terminal import output
 
     try:
         if args.timeout <= 0:
@@ -57,7 +65,7 @@ def cli(args: argparse.Namespace) -> int:
         host, port = _listen(args.listen)
         options = ProxyOptions(args.target, args.profile, args.mapping, args.keys, args.journal, args.enforce,
                                args.cacert, args.timeout, args.system, args.correlation_header, args.threads)
-        server = ProxyServer(options, host, port, show=LiveLog(sys.stdout))
+        server = ProxyServer(options, host, port, show=LiveLog(output(sys.stdout)))
     except (OSError, ValueError, ContractError, KeysError, MappingError) as exc:
         sys.stderr.write(f"icarflex proxy: {str(exc).splitlines()[0]}\n")
         return 2

@@ -1,11 +1,14 @@
 """The live verdict of each call, one line on the terminal as the call ends.
 
-    10:02:13.412  dms            PATCH /api/v1/vehicles/V000012 → 200   12.3 ms  ✗ VIOLATION R6 vin …
+    10:02:13.412 openflex PATCH /api/v1/vehicles/VEH-000012 dms@demo 200 2.1ms ✗ VIOLATION … R6 vin …
+
+The request log's shape (`icarflex.mocks.common.request_log`), with the verdict after it.
 """
 from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, TextIO
 
 from icarflex.scenarios.checker import ATTEMPT, FAILING, REFUSAL_WITHOUT_RULE, UNJUDGED, Finding
@@ -54,10 +57,15 @@ class LiveLog:
         self._lock = threading.Lock()
 
     def __call__(self, entry: Mapping[str, Any], findings: list[Finding]) -> None:
-        at = str(entry.get("at") or "")[11:23]
+        who = f"{entry['actor']}@{entry['dealer']}" if entry.get("actor") else "-"
         query = f"?{entry['query']}" if entry.get("query") else ""
-        line = (f"{at}  {entry.get('actor') or '(inconnu)':<14} {entry['method']} {entry['path']}{query} "
-                f"→ {entry['status']}  {entry.get('elapsed_ms', 0):7.1f} ms  {describe(entry, findings)}")
+        line = " ".join(p for p in (
+            datetime.now().strftime("%H:%M:%S.%f")[:-3], str(entry.get("system")), entry["method"],
+            entry["path"] + query, who, str(entry["status"]), f"{entry.get('elapsed_ms', 0):.1f}ms",
+            describe(entry, findings)) if p)
         with self._lock:
-            self.stream.write(line.rstrip() + "\n")
-            self.stream.flush()
+            try:
+                self.stream.write(line + "\n")
+                self.stream.flush()
+            except (BrokenPipeError, ValueError):
+                pass  # the reader of a pipe went away: relaying goes on
