@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ REQUEST_LIMIT = 1024 * 1024     # request bodies read (and judged) up to this si
 CAPTURE_LIMIT = 1024 * 1024     # answer bytes kept for the journal and the audit
 RAW_KEPT = 2000                 # characters of a body that is not JSON kept in the journal
 ADMIN_PREFIX = "/__admin/"      # a fake's controls (DESIGN §3), outside any real system's API
+DEALERS_PATH = re.compile(r"^/__admin/dealers/?$")
+DEALER_PATH = re.compile(r"^/__admin/dealers/(?P<dealer>[^/]+)/?$")
 StartResponse = Callable[..., Any]
 
 
@@ -97,11 +100,12 @@ def parse_body(raw: bytes | None) -> tuple[Any, str | None]:
 
 class ProxyApp:
     def __init__(self, upstream: Upstream, judge: Judge, journal: JsonLinesJournal, *,
-                 keys: Mapping[str, Identity], mapping: WireMapping | None = None, enforce: bool = False,
+                 keys: dict[str, Identity], mapping: WireMapping | None = None, enforce: bool = False,
                  system: str = "openflex", correlation_header: str | None = None,
                  show: Callable[[Mapping[str, Any], list[Finding]], None] | None = None) -> None:
         self.upstream, self.judge, self.journal = upstream, judge, journal
-        self.keys, self.mapping, self.enforce, self.system = keys, mapping or WireMapping(), enforce, system
+        self.keys = dict(keys)  # grows with the scratch dealers a fake makes (`_follow_dealers`)
+        self.mapping, self.enforce, self.system = mapping or WireMapping(), enforce, system
         self.correlation_header = correlation_header
         self.show = show or (lambda entry, findings: None)
         self._ids = itertools.count(1)
@@ -170,13 +174,29 @@ class ProxyApp:
         self._record(exchange, error.status, data, PROBLEM_MIME, None, answered_by=answered_by)
         return [data]
 
+    def _follow_dealers(self, call: Call, status: int, response: Any) -> None:
+        """A fake's scratch dealer (`POST /__admin/dealers`) comes with keys: who they are is
+        learnt from the answer, as the fake itself knows them; withdrawn with the dealer."""
+        if not 200 <= status < 300:
+            return
+        if call.method == "POST" and DEALERS_PATH.match(call.path) and isinstance(response, dict):
+            keys, dealer = response.get("keys"), response.get("dealer")
+            if isinstance(keys, dict) and isinstance(dealer, str):
+                self.keys.update({key: Identity(actor, dealer) for actor, key in keys.items()
+                                  if isinstance(key, str)})
+        elif call.method == "DELETE" and (match := DEALER_PATH.match(call.path)):
+            for key in [k for k, who in self.keys.items() if who.dealer == match["dealer"]]:
+                self.keys.pop(key, None)
+
     # -- the journal ---------------------------------------------------------------------
     def _record(self, exchange: Exchange, status: int, raw: bytes | None, content_type: str,
                 note: str | None, answered_by: str = "target") -> None:
         call = exchange.call
         response = self.mapping.to_contract(_response_body(raw, content_type, note))
-        if call.path.startswith(ADMIN_PREFIX) and call.method == "GET":
-            response = None  # the simulator's own controls (its journal): not copied into this one
+        if call.path.startswith(ADMIN_PREFIX):
+            self._follow_dealers(call, status, response)
+            if call.method == "GET":
+                response = None  # the simulator's own controls (its journal): not copied into this one
         entry: dict[str, Any] = {
             "at": datetime.now(UTC).isoformat(timespec="milliseconds"), "system": self.system,
             "dealer": call.identity.dealer if call.identity else None,

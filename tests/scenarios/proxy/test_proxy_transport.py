@@ -118,7 +118,7 @@ def test_a_large_answer_streams_through_in_bounded_memory(proxy_process):
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=20) == 0
     out = process.stdout.read()
-    assert "GET /big → 200" in out
+    assert "openflex GET /big - 200" in out
     entry = json.loads(journal.read_text(encoding="utf-8").splitlines()[-1])
     assert entry["path"] == "/big" and "non journalisée" in entry["response"]["_raw"]
 
