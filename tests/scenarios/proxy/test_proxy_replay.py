@@ -64,3 +64,23 @@ def test_check_says_the_same_of_the_proxy_journal_and_the_fakes(start_openflex, 
     assert ours[0] == theirs[0] == 0
     strip_seq = [line.split(" (seq")[0] for line in ours[1]]
     assert strip_seq == [line.split(" (seq")[0] for line in theirs[1]] and strip_seq
+
+
+def test_proxies_in_front_of_both_systems_give_a_journal_check_audits_across_them(
+        start_openflex, start_proxy, servers, tmp_path, capsys):
+    openflex = start_openflex()
+    openflex_proxy = start_proxy(openflex.url, journal=str(tmp_path / "openflex.jsonl"))
+    icar = servers.enter_context(LiveServer(create_icar({"OPENFLEX_URL": openflex_proxy.url})))
+    icar_proxy = start_proxy(icar.url, system="icar", journal=str(tmp_path / "icar.jsonl"))
+
+    assert main(["run", "particulier", "--openflex-url", openflex_proxy.url, "--icar-url", icar_proxy.url,
+                 "-q", "--no-negative"]) == 0, capsys.readouterr().out
+    both = tmp_path / "both.jsonl"
+    both.write_text((tmp_path / "openflex.jsonl").read_text() + (tmp_path / "icar.jsonl").read_text())
+    icar_entries = [json.loads(line) for line in (tmp_path / "icar.jsonl").read_text().splitlines()]
+    capsys.readouterr()
+
+    assert {e["system"] for e in icar_entries} == {"icar"}
+    assert any(e["method"] == "POST" and e["actor"] == "icar_user" for e in icar_entries)
+    assert any(isinstance(e["response"], dict) and e["response"].get("openflex_id") for e in icar_entries)
+    assert main(["check", str(both)]) == 0  # ICAR's statuses never ahead of, nor behind, OpenFlex's
