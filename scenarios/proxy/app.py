@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any, BinaryIO
+from urllib.parse import quote, urlsplit
 
 import orjson
 import urllib3
@@ -42,15 +43,19 @@ class Incoming:
     """The client's request as waitress gave it."""
 
     method: str
-    wire_path: str
+    wire_path: str                  # decoded (PATH_INFO), to judge by
     query: str
     headers: list[tuple[str, str]]
     body: bytes | BinaryIO | None
     unread: str | None = None       # why the body was streamed through unread
+    raw_target: str | None = None   # the request target as the client sent it (%-escapes kept)
 
     @property
     def target_path(self) -> str:
-        return self.wire_path + (f"?{self.query}" if self.query else "")
+        """What is sent on to the target: the client's own request target, byte for byte."""
+        if self.raw_target:
+            return self.raw_target
+        return quote(self.wire_path, safe="/!$&'()*+,;=:@~") + (f"?{self.query}" if self.query else "")
 
     def header(self, name: str) -> str | None:
         return next((v for n, v in self.headers if n.lower() == name.lower()), None)
@@ -84,7 +89,12 @@ def read_incoming(environ: Mapping[str, Any]) -> Incoming:
         body = stream.read(length)
     path = environ.get("PATH_INFO") or "/"
     path = path.encode("latin-1").decode("utf-8", "replace")  # WSGI gives the path as latin-1
-    return Incoming(environ["REQUEST_METHOD"], path, environ.get("QUERY_STRING", ""), headers, body, unread)
+    raw = environ.get("REQUEST_URI") or None   # waitress: the request line's target, undecoded
+    if raw and not raw.startswith("/"):        # absolute form (a client using us as its HTTP proxy)
+        parts = urlsplit(raw)
+        raw = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return Incoming(environ["REQUEST_METHOD"], path, environ.get("QUERY_STRING", ""), headers, body, unread,
+                    raw)
 
 
 def parse_body(raw: bytes | None) -> tuple[Any, str | None]:

@@ -27,6 +27,7 @@ def echo(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
     """A target that answers what it received, with headers of its own."""
     length = int(environ.get("CONTENT_LENGTH") or 0)
     seen = {"method": environ["REQUEST_METHOD"], "path": environ["PATH_INFO"],
+            "target": environ["REQUEST_URI"],
             "query": environ.get("QUERY_STRING"), "body": environ["wsgi.input"].read(length).decode(),
             "headers": sorted((k, v) for k, v in environ.items() if k.startswith("HTTP_")
                               and k[5:].replace("_", "-").lower() not in HOP_BY_HOP)}
@@ -44,7 +45,8 @@ def big(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
 
 
 def _answer(url: str) -> tuple[int, list[tuple[str, str]], Any]:
-    reply = requests.post(f"{url}/api/v1/anything?x=1&y=%C3%A9", data=b'{"a": 1}', headers=SENT, timeout=10)
+    reply = requests.post(f"{url}/api/v1/any%2Fthing/%C3%A9t%C3%A9?x=1&y=%C3%A9", data=b'{"a": 1}',
+                          headers=SENT, timeout=10)
     headers = sorted((k, v) for k, v in reply.raw.headers.items() if k.lower() not in ("date", *HOP_BY_HOP))
     return reply.status_code, headers, reply.json()
 
@@ -55,9 +57,22 @@ def test_request_and_answer_cross_unchanged(start_proxy, servers):
 
     direct, proxied = _answer(target.url), _answer(proxy.url)
 
-    assert proxied == direct
+    assert proxied == direct and proxied[2]["target"] == "/api/v1/any%2Fthing/%C3%A9t%C3%A9?x=1&y=%C3%A9"
     assert ["HTTP_X_FORWARDED_FOR", "10.1.2.3"] in proxied[2]["headers"]
     assert [v for k, v in proxied[1] if k == "Server"] == ["echo/1"]  # no Via, no Server of its own
+
+
+def test_a_large_request_body_is_streamed_through_whole(start_proxy, servers):
+    target = servers.enter_context(LiveServer(echo))
+    proxy = start_proxy(target.url)
+    body = b'{"filler": "' + b"y" * (3 * 1024 * 1024) + b'"}'   # over what the proxy reads to judge
+
+    reply = requests.post(f"{proxy.url}/api/v1/vehicles", data=body, headers=SENT, timeout=30)
+
+    assert reply.json()["body"] == body.decode()
+    with open(proxy.options.journal, encoding="utf-8") as handle:
+        entry = json.loads(handle.readlines()[-1])
+    assert entry["request"] is None and "transmis sans être lu" in entry["unjudged"]
 
 
 def test_the_correlation_header_is_the_only_one_added(start_proxy, servers):
