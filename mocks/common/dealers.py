@@ -23,6 +23,7 @@ from icarflex.mocks.common.errors import ApiError, NotFound
 from icarflex.mocks.common.store import Migration, Store
 from pydantic import BaseModel, ConfigDict, Field
 
+
 def migrations(system: str) -> list[Migration]:
     return [Migration(1, f"""
 CREATE TABLE dealer_keys_{system} (
