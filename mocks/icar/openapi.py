@@ -15,9 +15,9 @@ REGENERATE = "python -m icarflex.mocks.icar.openapi"
 
 
 def document() -> dict[str, Any]:
-    from icarflex.mocks.icar.app import create_app
-    app = create_app({"DB": ":memory:"})
-    return app.extensions["icarflex"].api.document()
+    """The document `GET /openapi.json` serves: built from the API alone (no app, no store)."""
+    from icarflex.mocks.icar.routes import build_api
+    return build_api().document()
 
 
 def render(doc: dict[str, Any]) -> str:

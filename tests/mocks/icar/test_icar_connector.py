@@ -9,7 +9,8 @@ from flask import Flask, jsonify, request
 from icarflex.mocks.common.server import LiveServer
 from icarflex.mocks.common.store import Store
 from icarflex.mocks.icar.connector import ConnectorSettings, OpenFlexConnector, applied
-from icarflex.mocks.icar.synclog import SCHEMA, CallContext, SyncLog
+from icarflex.mocks.icar.legacy_store import UnitOfWorkStore, schema_sql
+from icarflex.mocks.icar.synclog import DDL, CallContext, SyncLog
 
 
 def closed_port() -> int:
@@ -20,7 +21,7 @@ def closed_port() -> int:
 
 @pytest.fixture
 def connector(tmp_path):
-    log = SyncLog(Store(tmp_path / "sync.sqlite3", SCHEMA))
+    log = SyncLog(UnitOfWorkStore(Store(tmp_path / "sync.sqlite3", schema_sql(DDL))))
     settings = ConnectorSettings(f"http://127.0.0.1:{closed_port()}", lambda dealer: f"{dealer}-dms-key",
                                  timeout=0.5, retries=2, backoff=0.05)
     return OpenFlexConnector(settings, log)
@@ -80,7 +81,7 @@ def slow_upstream(answer_after_s: float) -> Flask:
 def test_a_write_that_landed_before_its_timeout_is_not_sent_again(tmp_path):
     upstream = slow_upstream(answer_after_s=0.6)
     with LiveServer(upstream) as server:
-        log = SyncLog(Store(tmp_path / "sync.sqlite3", SCHEMA))
+        log = SyncLog(UnitOfWorkStore(Store(tmp_path / "sync.sqlite3", schema_sql(DDL))))
         connector = OpenFlexConnector(ConnectorSettings(server.url, lambda d: "k", timeout=0.3, retries=3,
                                                         backoff=0.01), log)
         out = connector.patch_vehicle(CallContext("demo", "update"), "v1", {"mileage": 2000})
