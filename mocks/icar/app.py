@@ -1,11 +1,10 @@
 """The ICAR fake's application factory: `create_app(config=None, contract=None)`.
 
-The contract (default: the one `contracts/data/` holds, loaded when the app is built, never
-at import) is kept in `app.extensions["icarflex_contract"]` and given to the service.
-
+The contract (default: the one `contracts/data/` holds, loaded when the app is built, never at
+import) is kept in `app.extensions["icarflex"].contract` and given to the service.
 Config keys of its own (defaults in `icarflex.mocks.icar.settings`): OPENFLEX_URL, DMS_KEY,
-SITE_CODES, SYNC_RETRIES, SYNC_TIMEOUT, SYNC_BACKOFF; and the shared ones of
-`icarflex.mocks.common.config` (DB, KEYS, …). Keys default to `demo-icar-key`,
+SITE_CODES, SYNC_RETRIES, SYNC_TIMEOUT, SYNC_BACKOFF, OPENFLEX_CA_BUNDLE; and the shared ones
+of `icarflex.mocks.common.config` (DB, KEYS, …). Keys default to `demo-icar-key`,
 `demo2-icar-key` (actor `icar_user`) and `demo-admin-key`.
 """
 from __future__ import annotations
@@ -18,26 +17,20 @@ from icarflex.contracts import Contract, load_contract
 from icarflex.mocks.common.app import build_app
 from icarflex.mocks.common.auth import demo_keys
 from icarflex.mocks.common.store import Store
-from icarflex.mocks.icar.legacy_store import UnitOfWorkStore, schema_sql
-from icarflex.mocks.icar.repositories import DDL
 from icarflex.mocks.icar.routes import build_api
 from icarflex.mocks.icar.service import IcarService
 from icarflex.mocks.icar.settings import DEFAULTS, IcarSettings
-from icarflex.mocks.icar.synclog import DDL as SYNC_DDL
 
 SYSTEM = "icar"
-CONTRACT_KEY = "icarflex_contract"
 
 
 def create_app(config: Mapping[str, Any] | None = None, contract: Contract | None = None) -> Flask:
     contract = contract or load_contract()
 
     def service(app: Flask, store: Store) -> IcarService:
-        return IcarService(UnitOfWorkStore(store), IcarSettings.from_config(app.config), contract)
+        return IcarService(store, IcarSettings.from_config(app.config), contract)
 
     defaults = {**DEFAULTS, "KEYS": demo_keys({"icar": "icar_user"})}
-    app = build_app(SYSTEM, build_api(), schema_sql(DDL + SYNC_DDL), service, config=config,
-                    defaults=defaults)
-    app.extensions[CONTRACT_KEY] = contract
+    app = build_app(SYSTEM, build_api(), service, config=config, defaults=defaults, contract=contract)
     app.extensions["icarflex"].backend.start()  # operations a crash left open: pushed again
     return app

@@ -15,9 +15,8 @@ REGENERATE = "python -m icarflex.mocks.icar.openapi"
 
 
 def document() -> dict[str, Any]:
-    """The document `GET /openapi.json` serves: built from the API alone (no app, no store)."""
     from icarflex.mocks.icar.routes import build_api
-    return build_api().document()
+    return build_api().document()  # no app, no store: only the models the routes validate with
 
 
 def render(doc: dict[str, Any]) -> str:

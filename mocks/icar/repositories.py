@@ -1,6 +1,7 @@
 """The DMS's repositories: vehicle records, the livre de police, FREVO lines, invoices, the outbox.
 
-SQL only (portable: `?` placeholders, `ON CONFLICT`, `RETURNING`), no HTTP and no Flask; the
+SQL only (the store's portable SQL, on SQLite and PostgreSQL alike; tables in `migrations`),
+no HTTP and no Flask; the
 service (`icarflex.mocks.icar.service`) composes them into operations, one unit of work
 (`store.transaction()`) at a time, and never sees a driver object.
 
@@ -15,42 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from icarflex.mocks.common.jsonio import dumps, loads
+from icarflex.mocks.common.store import Row, Store, Transaction
 
-Row = dict[str, Any]
-
-DDL = """
-CREATE TABLE icar_records (
-    seq {id}, id TEXT NOT NULL UNIQUE, dealer TEXT NOT NULL,
-    openflex_id TEXT NOT NULL, status TEXT NOT NULL, vin TEXT, registration TEXT, make TEXT, model TEXT,
-    origin TEXT, police_number TEXT, entry_date TEXT, mileage {bigint}, vat_recoverable INTEGER,
-    created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
-    UNIQUE (dealer, openflex_id)
-);
-CREATE TABLE icar_frevo_lines (
-    id {id}, record_id TEXT NOT NULL, label TEXT NOT NULL, amount {real} NOT NULL, created_at TEXT NOT NULL
-);
-CREATE TABLE icar_invoices (
-    number TEXT PRIMARY KEY, dealer TEXT NOT NULL, record_id TEXT NOT NULL UNIQUE, customer TEXT NOT NULL,
-    invoiced_sale_price {real} NOT NULL, vat_recoverable INTEGER NOT NULL, vat_regime TEXT NOT NULL,
-    vat_source TEXT NOT NULL, origin TEXT, issued_at TEXT NOT NULL
-);
-CREATE TABLE icar_police_register (
-    id {id}, site TEXT NOT NULL, number TEXT NOT NULL, seq {bigint},
-    dealer TEXT NOT NULL, record_id TEXT NOT NULL, openflex_id TEXT NOT NULL, entry_date TEXT NOT NULL,
-    source TEXT NOT NULL, state TEXT NOT NULL, at TEXT NOT NULL, UNIQUE (site, number), UNIQUE (site, seq)
-);
-CREATE TABLE icar_outbox (
-    id {id}, dealer TEXT NOT NULL, record_id TEXT NOT NULL, openflex_id TEXT NOT NULL,
-    operation TEXT NOT NULL, change TEXT NOT NULL, landed TEXT NOT NULL, data TEXT NOT NULL, etag TEXT,
-    register_id {bigint}, police_number TEXT, state TEXT NOT NULL, attempts INTEGER NOT NULL,
-    last_sync_id {bigint}, created_at TEXT NOT NULL, updated_at TEXT NOT NULL
-);
-CREATE UNIQUE INDEX icar_outbox_open ON icar_outbox (record_id) WHERE state IN ('PENDING', 'FAILED');
-CREATE INDEX icar_outbox_state ON icar_outbox (state, id);
-"""
 # A reset empties the DMS but keeps its counters: a police number (livre de police) or an
 # invoice number is never issued twice, even against an OpenFlex that was not reset.
 RESET_TABLES = ("icar_records", "icar_frevo_lines", "icar_invoices", "icar_police_register", "icar_outbox")
@@ -61,24 +31,7 @@ PENDING, FAILED, DONE, REFUSED = "PENDING", "FAILED", "DONE", "REFUSED"
 OPEN = (PENDING, FAILED)
 
 
-class Unit(Protocol):
-    """One unit of work: what a repository's write is given (the store's transaction)."""
-
-    def execute(self, sql: str, params: Any = ()) -> int: ...
-    def query(self, sql: str, params: Any = (), *, lock: bool = False) -> list[Row]: ...
-    def one(self, sql: str, params: Any = (), *, lock: bool = False) -> Row | None: ...
-    def scalar(self, sql: str, params: Any = ()) -> Any: ...
-    def insert(self, table: str, values: dict[str, Any], *, returning: str | None = None) -> Any: ...
-    def next_number(self, name: str, count: int = 1) -> int: ...
-
-
-class Reader(Protocol):
-    def query(self, sql: str, params: Any = ()) -> list[Row]: ...
-    def one(self, sql: str, params: Any = ()) -> Row | None: ...
-    def scalar(self, sql: str, params: Any = ()) -> Any: ...
-
-
-def _set(unit: Unit, table: str, key: tuple[str, Any], values: Mapping[str, Any]) -> int:
+def _set(unit: Transaction, table: str, key: tuple[str, Any], values: Mapping[str, Any]) -> int:
     assignments = ", ".join(f"{column} = ?" for column in values)
     return unit.execute(f"UPDATE {table} SET {assignments} WHERE {key[0]} = ?", (*values.values(), key[1]))
 
@@ -86,14 +39,14 @@ def _set(unit: Unit, table: str, key: tuple[str, Any], values: Mapping[str, Any]
 class Records:
     """The DMS's VO stock: one record per OpenFlex vehicle taken in, its FREVO lines, its invoice."""
 
-    def __init__(self, store: Reader) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     def get(self, dealer: str, record_id: str) -> Row | None:
         return self.store.one("SELECT * FROM icar_records WHERE dealer = ? AND id = ?", (dealer, record_id))
 
     @staticmethod
-    def locked(unit: Unit, dealer: str, record_id: str) -> Row | None:
+    def locked(unit: Transaction, dealer: str, record_id: str) -> Row | None:
         """The record, held against other writers until the unit commits."""
         return unit.one("SELECT * FROM icar_records WHERE dealer = ? AND id = ?", (dealer, record_id),
                         lock=True)
@@ -118,7 +71,7 @@ class Records:
                                 (record_id,))
 
     @staticmethod
-    def frevo_total(unit: Unit, record_id: str) -> float:
+    def frevo_total(unit: Transaction, record_id: str) -> float:
         return float(unit.scalar("SELECT COALESCE(SUM(amount), 0) FROM icar_frevo_lines WHERE record_id = ?",
                                  (record_id,)) or 0)
 
@@ -126,21 +79,21 @@ class Records:
         return self.store.one("SELECT * FROM icar_invoices WHERE record_id = ?", (record_id,))
 
     @staticmethod
-    def add(unit: Unit, values: Mapping[str, Any]) -> None:
+    def add(unit: Transaction, values: Mapping[str, Any]) -> None:
         unit.insert("icar_records", dict(values))
 
     @staticmethod
-    def update(unit: Unit, record_id: str, values: Mapping[str, Any]) -> None:
+    def update(unit: Transaction, record_id: str, values: Mapping[str, Any]) -> None:
         _set(unit, "icar_records", ("id", record_id), values)
 
     @staticmethod
-    def add_frevo_line(unit: Unit, values: Mapping[str, Any]) -> None:
+    def add_frevo_line(unit: Transaction, values: Mapping[str, Any]) -> None:
         unit.insert("icar_frevo_lines", dict(values))
 
     @staticmethod
-    def add_invoice(unit: Unit, dealer: str, year: int, values: Mapping[str, Any]) -> str:
+    def add_invoice(unit: Transaction, dealer: str, year: int, values: Mapping[str, Any]) -> str:
         """The invoice, numbered now (invoices are numbered once issued: no gap in the sequence)."""
-        number = f"F{year:04d}-{unit.next_number(f'icar.invoice:{dealer}'):06d}"
+        number = f"F{year:04d}-{unit.next_number(f'icar:invoice:{dealer}'):06d}"
         unit.insert("icar_invoices", {"number": number, "dealer": dealer, **values})
         return number
 
@@ -148,21 +101,21 @@ class Records:
 class PoliceRegister:
     """The livre de police of each dealer site: a line per police number, never erased."""
 
-    def __init__(self, store: Reader) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     @staticmethod
-    def next_line(unit: Unit, site: str) -> int:
+    def next_line(unit: Transaction, site: str) -> int:
         """The site's next line number (a counter taken in the caller's unit: no gap, no duplicate)."""
-        return unit.next_number(f"icar.police:{site}")
+        return unit.next_number(f"icar:police:{site}")
 
     @staticmethod
-    def write(unit: Unit, values: Mapping[str, Any]) -> int:
+    def write(unit: Transaction, values: Mapping[str, Any]) -> int:
         """A new line of the register; its id (`UniqueViolation` when the number is taken)."""
         return int(unit.insert("icar_police_register", dict(values), returning="id"))
 
     @staticmethod
-    def set_state(unit: Unit, line_id: int | None, state: str) -> None:
+    def set_state(unit: Transaction, line_id: int | None, state: str) -> None:
         if line_id is not None:
             _set(unit, "icar_police_register", ("id", line_id), {"state": state})
 
@@ -209,18 +162,18 @@ class Operation:
 class Outbox:
     """The operations ICAR recorded before pushing them to OpenFlex, and how each ended."""
 
-    def __init__(self, store: Reader) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     @staticmethod
-    def add(unit: Unit, values: Mapping[str, Any]) -> int:
+    def add(unit: Transaction, values: Mapping[str, Any]) -> int:
         """Record an operation, PENDING (`UniqueViolation`: the record has one open already)."""
         row = {**values, "change": dumps(values["change"]), "landed": dumps(values["landed"]),
                "data": dumps(values["data"]), "state": PENDING, "attempts": 0}
         return int(unit.insert("icar_outbox", row, returning="id"))
 
     @staticmethod
-    def settle(unit: Unit, op_id: int, state: str, sync_id: int | None, at: str) -> bool:
+    def settle(unit: Transaction, op_id: int, state: str, sync_id: int | None, at: str) -> bool:
         """Move an open operation to `state`; False when it was not open any more (someone else
         settled it first: whoever wins this compare-and-swap applies it, once)."""
         marks = ", ".join("?" for _ in OPEN)
@@ -252,6 +205,6 @@ class Outbox:
         return self.store.scalar(f"SELECT COUNT(*) FROM icar_outbox WHERE state IN ({marks})", OPEN) > 0
 
 
-def clear(unit: Unit) -> None:
+def clear(unit: Transaction) -> None:
     for table in RESET_TABLES:
         unit.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names

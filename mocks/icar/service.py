@@ -30,6 +30,7 @@ from icarflex.contracts import Contract
 from icarflex.contracts.profile import MASTER_SETTING
 from icarflex.mocks.common.errors import ApiError, Conflict, NotFound, ValidationFailed
 from icarflex.mocks.common.journal import annotate
+from icarflex.mocks.common.store import Row, Store, Transaction, UniqueViolation
 from icarflex.mocks.icar import schemas
 from icarflex.mocks.icar.connector import ConnectorSettings, OpenFlexConnector, Outcome
 from icarflex.mocks.icar.errors import (
@@ -40,8 +41,8 @@ from icarflex.mocks.icar.errors import (
     UpstreamUnavailable,
     WrongDmsStatus,
 )
-from icarflex.mocks.icar.legacy_store import UniqueViolation
-from icarflex.mocks.icar.lifecycle import lifecycle, vat_regime_for_origin, vat_regime_name
+from icarflex.mocks.icar.lifecycle import lifecycle
+from icarflex.mocks.icar.migrations import MIGRATIONS
 from icarflex.mocks.icar.repositories import (
     DONE,
     FAILED,
@@ -51,8 +52,6 @@ from icarflex.mocks.icar.repositories import (
     Outbox,
     PoliceRegister,
     Records,
-    Row,
-    Unit,
     clear,
 )
 from icarflex.mocks.icar.settings import IcarSettings
@@ -79,11 +78,12 @@ class Intent:
     police_number: str | None = None
 
 
-Prepare = Callable[[Unit, Row], Intent]
+Prepare = Callable[[Transaction, Row], Intent]
 
 
 class IcarService:
-    def __init__(self, store: Any, settings: IcarSettings, contract: Contract) -> None:
+    def __init__(self, store: Store, settings: IcarSettings, contract: Contract) -> None:
+        store.migrate("icar", MIGRATIONS)
         self.store, self.settings, self.contract = store, settings, contract
         self.life = lifecycle(contract)
         self.records, self.register = Records(store), PoliceRegister(store)
@@ -91,7 +91,7 @@ class IcarService:
         self.connector = OpenFlexConnector(
             ConnectorSettings(settings.openflex_url, settings.key_for, settings.timeout, settings.retries,
                               settings.backoff, settings.ca_bundle), self.sync_log)
-        self._appliers: dict[str, Callable[[Unit, Operation], None]] = {
+        self._appliers: dict[str, Callable[[Transaction, Operation], None]] = {
             "physical_entry": self._apply_entry, "frevo": self._apply_frevo, "update": self._apply_update,
             "invoice": self._apply_invoice}
 
@@ -189,7 +189,7 @@ class IcarService:
             return self.get_vehicle(dealer, record_id)
         with_mileage = self._dms_may_write(known, self.life.mileage_field)
 
-        def prepare(unit: Unit, record: Row) -> Intent:
+        def prepare(unit: Transaction, record: Row) -> Intent:
             number, line = self._allocate(unit, record, entry_date, body.police_number)
             change: Json = {"status": self.life.physical_entry}
             if number:
@@ -202,7 +202,7 @@ class IcarService:
 
         return self._operate(dealer, record_id, "physical_entry", (self.life.arrival,), prepare)
 
-    def _allocate(self, unit: Unit, record: Row, entry_date: date,
+    def _allocate(self, unit: Transaction, record: Row, entry_date: date,
                   override: str | None) -> tuple[str | None, int | None]:
         """This entry's police number: the site's next line of the register, or the override."""
         if override == "":
@@ -221,7 +221,7 @@ class IcarService:
                            fields=["police_number"]) from exc
         return number, line
 
-    def _apply_entry(self, unit: Unit, op: Operation) -> None:
+    def _apply_entry(self, unit: Transaction, op: Operation) -> None:
         Records.update(unit, op.record_id, {
             "status": self.life.stock, "police_number": op.police_number, "entry_date": op.data["entry_date"],
             "mileage": op.data["mileage"], "updated_at": now()})
@@ -233,13 +233,13 @@ class IcarService:
         self._record(dealer, record_id)
         self._settle_open(dealer, record_id, "frevo")
 
-        def prepare(unit: Unit, record: Row) -> Intent:
+        def prepare(unit: Transaction, record: Row) -> Intent:
             total = round(Records.frevo_total(unit, record_id) + body.amount, 2)
             return Intent({self.life.frevo_field: total}, {"label": body.label, "amount": body.amount})
 
         return self._operate(dealer, record_id, "frevo", (self.life.stock,), prepare)
 
-    def _apply_frevo(self, unit: Unit, op: Operation) -> None:
+    def _apply_frevo(self, unit: Transaction, op: Operation) -> None:
         Records.add_frevo_line(unit, {"record_id": op.record_id, "label": op.data["label"],
                                       "amount": op.data["amount"], "created_at": now()})
         Records.update(unit, op.record_id, {"updated_at": now()})
@@ -253,7 +253,7 @@ class IcarService:
         return self._operate(dealer, record_id, "update", (self.life.arrival, self.life.stock),
                              lambda unit, record: Intent(change, {"values": values}))
 
-    def _apply_update(self, unit: Unit, op: Operation) -> None:
+    def _apply_update(self, unit: Transaction, op: Operation) -> None:
         Records.update(unit, op.record_id, {**op.data["values"], "updated_at": now()})
 
     def write_openflex_fields(self, dealer: str, record_id: str, body: schemas.OpenflexWriteRequest) -> Json:
@@ -275,8 +275,9 @@ class IcarService:
         if known["status"] != self.life.stock:  # before any call to OpenFlex
             raise WrongDmsStatus(known["status"], (self.life.stock,), "invoice")
         read = self.connector.get_vehicle(self._ctx(known, "invoice"), known["openflex_id"])
-        origin = (self._accepted(read) or {}).get("origin")
-        vat, source = self._vat(origin, body.vat_recoverable)
+        vehicle = self._accepted(read) or {}
+        origin = vehicle.get("origin")
+        vat, source = self._vat(vehicle, body.vat_recoverable)
         change: Json = {"status": self.life.exit, self.life.invoiced_price_field: body.invoiced_sale_price}
         if self._dms_may_write(known, self.life.vat_field):
             change[self.life.vat_field] = vat
@@ -285,25 +286,29 @@ class IcarService:
         return self._operate(dealer, record_id, "invoice", (self.life.stock,),
                              lambda unit, record: Intent(change, data, etag=read.etag))
 
-    def _apply_invoice(self, unit: Unit, op: Operation) -> None:
+    def _apply_invoice(self, unit: Transaction, op: Operation) -> None:
         vat = bool(op.data["vat_recoverable"])
         Records.add_invoice(unit, op.dealer, date.today().year, {
             "record_id": op.record_id, "customer": op.data["customer"],
             "invoiced_sale_price": op.data["invoiced_sale_price"], "vat_recoverable": int(vat),
-            "vat_regime": vat_regime_name(vat, self.contract), "vat_source": op.data["vat_source"],
+            "vat_regime": self.contract.vat_regime_name(vat), "vat_source": op.data["vat_source"],
             "origin": op.data["origin"], "issued_at": now()})
         Records.update(unit, op.record_id, {"status": self.life.invoiced, "vat_recoverable": int(vat),
                                             "updated_at": now()})
 
-    def _vat(self, origin: Any, requested: bool | None) -> tuple[bool, str]:
-        """VAT recoverable: as requested, else from the purchase origin (margin vs normal regime)."""
+    def _vat(self, vehicle: Json, requested: bool | None) -> tuple[bool, str]:
+        """VAT recoverable (rule R9): as requested on the invoice, else as stated at the purchase (the
+        vehicle's own value in OpenFlex), else as the origin fixes it (a private seller: margin)."""
         if requested is not None:
             return requested, "REQUEST"
-        regime = vat_regime_for_origin(origin if isinstance(origin, str) else None, self.contract)
-        if regime is None:
-            raise ValidationFailed(f"Origine OpenFlex {origin!r} : préciser vat_recoverable",
-                                   fields=["vat_recoverable"])
-        return regime.vat_recoverable, "ORIGIN"
+        if isinstance(vehicle.get(self.life.vat_field), bool):
+            return vehicle[self.life.vat_field], "PURCHASE"
+        origin = vehicle.get("origin")
+        fixed = self.contract.fixed_vat_recoverable(origin if isinstance(origin, str) else None)
+        if fixed is None:
+            raise ValidationFailed(f"Origine OpenFlex {origin!r} : le régime de TVA se déclare à l'achat, "
+                                   "préciser vat_recoverable", fields=[self.life.vat_field])
+        return fixed, "ORIGIN"
 
     # -- the outbox -------------------------------------------------------------------------
     def _operate(self, dealer: str, record_id: str, operation: str, statuses: tuple[str, ...],

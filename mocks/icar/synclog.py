@@ -14,17 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from icarflex.mocks.common.jsonio import dumps, loads
-
-DDL = """
-CREATE TABLE icar_sync_log (
-    id {id},
-    at TEXT NOT NULL, dealer TEXT NOT NULL, record_id TEXT, openflex_id TEXT, operation TEXT NOT NULL,
-    outbox_id {bigint}, method TEXT NOT NULL, url TEXT NOT NULL, path TEXT NOT NULL, body TEXT,
-    status INTEGER, problem TEXT, attempts INTEGER NOT NULL, outcome TEXT NOT NULL, error TEXT, tries TEXT,
-    duration_ms INTEGER NOT NULL
-);
-CREATE INDEX icar_sync_log_record ON icar_sync_log (dealer, record_id);
-"""
+from icarflex.mocks.common.store import Store, Transaction
 
 OK, REFUSED, FAILED = "OK", "REFUSED", "FAILED"
 
@@ -58,8 +48,8 @@ class SyncEntry:
 
 
 class SyncLog:
-    def __init__(self, store: Any) -> None:
-        self.store = store  # the unit-of-work store (icarflex.mocks.icar.repositories)
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     def append(self, entry: SyncEntry) -> int:
         c = entry.context
@@ -94,12 +84,12 @@ class SyncLog:
         return to_json(row) if row else None
 
     @staticmethod
-    def attach(unit: Any, entry_id: int, record_id: str) -> None:
+    def attach(unit: Transaction, entry_id: int, record_id: str) -> None:
         """Name the DMS record a call was made for, once it exists (the match's read)."""
         unit.execute("UPDATE icar_sync_log SET record_id = ? WHERE id = ?", (record_id, entry_id))
 
     @staticmethod
-    def clear(unit: Any) -> None:
+    def clear(unit: Transaction) -> None:
         unit.execute("DELETE FROM icar_sync_log")
 
 

@@ -2,12 +2,11 @@
 operation; the police register; the outbox)."""
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
+from icarflex.mocks.common.store import Row
 from icarflex.mocks.icar.repositories import Operation
 
-Row = Mapping[str, Any]
 SYNC_SUMMARY = ("id", "operation", "outcome", "status", "at")
 
 
