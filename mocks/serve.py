@@ -17,6 +17,7 @@ from typing import Any
 
 from icarflex.contracts import ContractError
 from icarflex.mocks.common.config import default_db_path
+from icarflex.mocks.common.dashboard import dashboard_url, introduce
 from icarflex.mocks.common.server import LiveServer
 
 
@@ -33,6 +34,7 @@ def build_servers(args: argparse.Namespace) -> tuple[LiveServer, LiveServer]:
     icar_config = {"DB": db, "OPENFLEX_URL": args.openflex_url or openflex.url,
                    "DMS_KEY": {"demo": args.dms_key}}
     icar = LiveServer(create_icar(icar_config), args.host, args.icar_port, args.threads)
+    introduce(openflex, icar)  # each fake's dashboard reads the other's overview
     return openflex, icar
 
 
@@ -69,8 +71,9 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 def _announce(args: argparse.Namespace, openflex: LiveServer, icar: LiveServer) -> None:
     db = args.db or default_db_path("icarflex")
     target = args.openflex_url or openflex.url
-    lines = [f"OpenFlex fake : {openflex.url}  (OpenAPI : {openflex.url}/openapi.json)",
-             f"ICAR fake     : {icar.url}  (OpenAPI : {icar.url}/openapi.json)",
+    lines = [f"OpenFlex fake : {openflex.url}  (docs : {openflex.url}/docs, OpenAPI : /openapi.json)",
+             f"ICAR fake     : {icar.url}  (docs : {icar.url}/docs, OpenAPI : /openapi.json)",
+             f"Tableau de bord : {dashboard_url(openflex)}",
              f"Connecteur ICAR → {target} (clé {args.dms_key})",
              f"Base SQLite   : {db}"]
     for system, server in (("OpenFlex", openflex), ("ICAR", icar)):
