@@ -15,9 +15,8 @@ from typing import Any
 from urllib.parse import quote
 
 import orjson
-import requests
 from icarflex.contracts import load_contract
-from icarflex.mocks.common.lean_http import LeanHttp, TransportError, encode_json, is_loopback, lean_capable
+from icarflex.mocks.common.transport import Transport, TransportError, encode_json
 
 API = "/api/v1"
 TIMEOUT = 15.0
@@ -65,22 +64,14 @@ OnSend = Callable[["HttpClient", str, str, bool], None]
 
 
 class HttpClient:
-    """One system as one actor. A loopback http target is spoken to with a lean keep-alive
-    client (`LeanHttp`: half the client-side time of `requests`, a good part of a replay);
-    any other target (https, a proxy, a CA bundle from the environment) with `requests`."""
+    """One system as one actor, over the one transport (`icarflex.mocks.common.transport`):
+    pooled keep-alive connections, loopback or https alike."""
 
     def __init__(self, system: str, base_url: str, key: str | None, actor: str,
                  on_call: OnCall | None = None, on_send: OnSend | None = None) -> None:
         self.system, self.base_url, self.actor = system, base_url.rstrip("/"), actor
         auth = {"Authorization": f"Bearer {key}"} if key else {}
-        self.lean: LeanHttp | None = None
-        self.session: requests.Session | None = None
-        if lean_capable(self.base_url):
-            self.lean = LeanHttp(self.base_url, TIMEOUT, {"Accept": "*/*", **auth})
-        else:
-            self.session = requests.Session()
-            self.session.trust_env = not is_loopback(self.base_url)
-            self.session.headers.update(auth)
+        self.transport = Transport(self.base_url, timeout=TIMEOUT, headers={"Accept": "*/*", **auth})
         self.on_call = on_call
         self.on_send = on_send  # told of every request before it is sent (the runner's journal)
 
@@ -88,40 +79,19 @@ class HttpClient:
                 params: Mapping[str, Any] | None = None, record: bool = True) -> Reply:
         if self.on_send:
             self.on_send(self, method, path, record)
-        if self.lean is not None:
-            status, payload, answer_headers = self._lean(method, path, body, headers, params)
-        else:
-            status, payload, answer_headers = self._requests(method, path, body, headers, params)
-        reply = Reply(self.system, self.actor, method, path, status, payload, answer_headers, body)
+        data = None if body is None else encode_json(body)
+        try:
+            answer = self.transport.request(method, path, body=data, headers=headers, params=params)
+        except TransportError as exc:
+            raise TargetUnreachable(f"{self.system} {self.base_url}: {exc}") from exc
+        reply = Reply(self.system, self.actor, method, path, answer.status, _decode(answer.content),
+                      dict(answer.headers.items()), body)
         if record and self.on_call:
             self.on_call(reply)
         return reply
 
-    def _lean(self, method: str, path: str, body: Any, headers: Mapping[str, str] | None,
-              params: Mapping[str, Any] | None) -> tuple[int, Any, dict[str, str]]:
-        assert self.lean is not None
-        data = None if body is None else encode_json(body)
-        try:
-            answer = self.lean.request(method, path, body=data, headers=headers, params=params)
-        except TransportError as exc:
-            raise TargetUnreachable(f"{self.system} {self.base_url}: {exc}") from exc
-        return answer.status, _decode(answer.content), dict(answer.headers.items())
-
-    def _requests(self, method: str, path: str, body: Any, headers: Mapping[str, str] | None,
-                  params: Mapping[str, Any] | None) -> tuple[int, Any, dict[str, str]]:
-        assert self.session is not None
-        try:
-            response = self.session.request(method, self.base_url + path, json=body, params=params,
-                                            headers=dict(headers or {}), timeout=TIMEOUT)
-        except requests.RequestException as exc:
-            raise TargetUnreachable(f"{self.system} {self.base_url}: {exc}") from exc
-        return response.status_code, _decode(response.content), dict(response.headers)
-
     def close(self) -> None:
-        if self.lean is not None:
-            self.lean.close()
-        if self.session is not None:
-            self.session.close()
+        self.transport.close()
 
 
 def _decode(content: bytes) -> Any:

@@ -1,6 +1,8 @@
 """The simulator's controls under `/__admin/`, outside the business API (STYLE §7).
 
 reset, health (no key), journal (JSON or JSON lines), faults, seed, settings per dealer.
+Admin bodies are as strict as the business API's: validated without coercion ("12" is no
+12), and a dealer's settings by the very model of the business API's `PUT` of them.
 The backend of each fake provides `reset()`, `seed(dealer, count, seed)` and `health()`;
 `/__admin/settings/<dealer>` answers when it also has `get_settings(dealer)` and
 `put_settings(dealer, overlay)` (404 otherwise).
@@ -9,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from flask import Blueprint, Response, current_app, json
+from flask import Blueprint, Response, current_app
+from icarflex.mocks.common import journal_export
 from icarflex.mocks.common.api import parse_body, parse_json_object, parse_query, render
 from icarflex.mocks.common.auth import require
 from icarflex.mocks.common.errors import NotFound
@@ -44,6 +47,12 @@ def _settings_backend() -> Any:
     return backend
 
 
+def _settings_overlay() -> type[BaseModel] | None:
+    """The body model of the business API's own settings write (`put_settings`: route name =
+    backend method = operationId), so both refuse the same bodies; None when it has none."""
+    return next((op.body for op in context().api.operations if op.operation_id == "put_settings"), None)
+
+
 def admin_blueprint() -> Blueprint:
     bp = Blueprint("admin", __name__, url_prefix="/__admin")
 
@@ -64,12 +73,13 @@ def admin_blueprint() -> Blueprint:
     def journal() -> Response:
         require("admin")
         query = parse_query(JournalQuery)
-        after = query.after
-        entries = context().journal.entries(after, query.limit, query.dealer)
-        if query.format == "jsonl":
-            text = "".join(json.dumps(e) + "\n" for e in entries)
-            return Response(text, mimetype="application/x-ndjson")
-        return render({"items": entries, "next_after": entries[-1]["seq"] if entries else after}, 200)
+        after, journal = query.after, context().journal
+        if query.format == "jsonl":  # every entry, streamed; bounded only by an explicit limit
+            limit = query.limit if "limit" in query.model_fields_set else None
+            return journal_export.stream(journal, after, limit, query.dealer)
+        entries, more = journal_export.page(journal, after, query.limit, query.dealer)
+        return render({"items": entries, "next_after": entries[-1]["seq"] if entries else after,
+                       "more": more}, 200)
 
     @bp.get("/faults")
     def get_faults() -> Response:
@@ -79,7 +89,7 @@ def admin_blueprint() -> Blueprint:
     @bp.put("/faults")
     def put_faults() -> Response:
         require("admin")
-        settings = parse_body(FaultSettings)
+        settings = parse_body(FaultSettings, strict=True)
         context().faults.set(settings)
         return render(context().faults.to_json(), 200)
 
@@ -91,12 +101,16 @@ def admin_blueprint() -> Blueprint:
     @bp.put("/settings/<dealer>")
     def put_dealer_settings(dealer: str) -> Response:
         require("admin")
-        return render(_settings_backend().put_settings(dealer, parse_json_object()), 200)
+        backend = _settings_backend()
+        model = _settings_overlay()
+        overlay = parse_json_object() if model is None else \
+            parse_body(model, strict=True).model_dump(mode="json", exclude_unset=True)
+        return render(backend.put_settings(dealer, overlay), 200)
 
     @bp.post("/seed")
     def seed() -> Response:
         require("admin")
-        body = parse_body(SeedRequest)
+        body = parse_body(SeedRequest, strict=True)
         return render(context().backend.seed(body.dealer, body.count, body.seed), 201)
 
     return bp

@@ -8,16 +8,15 @@ what is validated. Route name = backend method = OpenAPI `operationId` (STYLE §
 """
 from __future__ import annotations
 
-import json as stdlib_json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from flask import Blueprint, Response, request
 from icarflex.mocks.common.auth import Identity, require
-from icarflex.mocks.common.errors import PROBLEM_MIME, ApiError, ValidationFailed
+from icarflex.mocks.common.bodies import read_json
+from icarflex.mocks.common.errors import PROBLEM_MIME, ApiError, ReferenceNotFound, ValidationFailed
 from icarflex.mocks.common.jsonio import dumps_sorted_bytes
 from pydantic import BaseModel, ValidationError
 
@@ -87,7 +86,12 @@ class Api:
                     kwargs["body"] = parse_body(op.body)
                 if op.query is not None:
                     kwargs["query"] = parse_query(op.query)
-                return render(fn(**kwargs), op.status)
+                try:
+                    return render(fn(**kwargs), op.status)
+                except ApiError as exc:
+                    if exc.status == 404 and "body" in kwargs:
+                        raise _as_reference(exc, path_params, kwargs["body"]) from exc
+                    raise
 
             self.blueprint.add_url_rule(path, endpoint=op.operation_id, view_func=view, methods=[method])
             return fn
@@ -98,62 +102,34 @@ class Api:
         return build_document(self, version)
 
 
+def _as_reference(missing: ApiError, path_params: dict[str, Any], body: BaseModel) -> ApiError:
+    """A 404 raised while serving a body: the URL's resource stays 404; a resource the body
+    names (the error's `fields`, or the field holding the missing id) becomes a 409 (ReferenceNotFound)."""
+    ident = getattr(missing, "ident", None)
+    if ident is not None and ident in path_params.values():
+        return missing
+    sent = body.model_dump(exclude_unset=True)
+    fields = [f for f in missing.fields if f in sent] or [
+        name for name, value in sent.items() if ident is not None and value == ident]
+    return ReferenceNotFound(missing, fields) if fields else missing
+
+
 def parse_json_object() -> dict[str, Any]:
-    """The request body as a JSON object: 415 if not JSON, 400 if malformed, 422 if not an object."""
+    """The request body as a JSON object under the limits of `bodies`: 415 if not JSON, 400 if
+    malformed, 413 if too large, 422 if too deep, out of range or not an object."""
     mimetype = request.mimetype
     if mimetype not in JSON_TYPES and not mimetype.endswith("+json"):
         raise ApiError("VALIDATION_ERROR", f"Content-Type {mimetype or 'absent'} : "
                        "un corps JSON est attendu", status=415, fields=["Content-Type"])
-    raw = request.get_data(cache=True)
-    try:
-        data = _parse_strict(raw) if raw else None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationFailed(f"JSON invalide : {exc}", status=400, fields=["(body)"]) from exc
+    data = read_json()
     if not isinstance(data, dict):
         raise ValidationFailed("Le corps doit être un objet JSON", fields=["(body)"])
     return data
 
 
-def _unencodable(value: Any, path: str = "") -> list[str]:
-    """Paths of the strings (keys or values) that are not valid Unicode text."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return [path or "(body)"]
-        return []
-    if isinstance(value, dict):
-        out = []
-        for key, item in value.items():
-            shown = f"{path}.{key.encode('utf-8', 'backslashreplace').decode()}".lstrip(".")
-            out += _unencodable(key, shown) + _unencodable(item, shown)
-        return out
-    if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in _unencodable(v, f"{path}.{i}".lstrip("."))]
-    return []
-
-
-def _parse_strict(raw: bytes) -> Any:
-    """RFC 8259 JSON (orjson refuses NaN and Infinity too); what orjson cannot read (a lone
-    surrogate escape, an int over 64 bits) is read by the stdlib, which alone decides a refusal:
-    a lone surrogate (\\ud800) reads as JSON there but is no Unicode text, refused naming where."""
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        data = stdlib_json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
-    unwritable = _unencodable(data)
-    if unwritable:
-        raise ValidationFailed("Texte Unicode invalide (surrogat isolé)", fields=unwritable)
-    return data
-
-
-def _no_constant(name: str) -> Any:
-    """NaN and Infinity are not JSON (RFC 8259), though Python's parser reads them."""
-    raise ValueError(f"{name} n'est pas une valeur JSON")
-
-
-def parse_body(model: type[BaseModel]) -> BaseModel:
-    return validate(model, parse_json_object())
+def parse_body(model: type[BaseModel], strict: bool | None = None) -> BaseModel:
+    """The body validated by `model`; `strict`: no coercion anywhere in it ("12" is no 12)."""
+    return validate(model, parse_json_object(), strict)
 
 
 def parse_query(model: type[BaseModel]) -> BaseModel:
@@ -161,9 +137,9 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
     return validate(model, {k: v if len(v) > 1 else v[0] for k, v in request.args.lists()})
 
 
-def validate(model: type[BaseModel], data: dict[str, Any]) -> BaseModel:
+def validate(model: type[BaseModel], data: dict[str, Any], strict: bool | None = None) -> BaseModel:
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, strict=strict)
     except ValidationError as exc:
         errors = [{"field": ".".join(str(p) for p in e["loc"]) or "(body)", "type": e["type"],
                    "message": e["msg"]} for e in exc.errors(include_url=False, include_input=False)]

@@ -71,6 +71,7 @@ def _unique(items: Iterable[str | None]) -> list[str]:
 class NotFound(ApiError):
     def __init__(self, what: str, ident: str) -> None:
         super().__init__("NOT_FOUND", f"{what} {ident} introuvable")
+        self.ident = ident
 
 
 class Forbidden(ApiError):
@@ -93,6 +94,16 @@ class ValidationFailed(ApiError):
                  errors: list[dict[str, Any]] | None = None) -> None:
         super().__init__("VALIDATION_ERROR", detail, status=status, fields=fields,
                          extra={"errors": errors} if errors else None)
+
+
+class ReferenceNotFound(ApiError):
+    """A body names a resource that does not exist: 409 CONFLICT naming the body's field (the
+    same body succeeds once that resource exists: a matter of state, not of shape), so that a
+    404 always means the URL's own resource is unknown."""
+
+    def __init__(self, missing: ApiError, fields: Sequence[str]) -> None:
+        super().__init__("CONFLICT", f"{', '.join(fields)} : {missing.detail} (référence du corps)",
+                         fields=fields, extra={**missing.extra, "reference": {"fields": list(fields)}})
 
 
 def problem_response(error: ApiError) -> Response:

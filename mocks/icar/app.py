@@ -16,7 +16,7 @@ from icarflex.mocks.common.auth import demo_keys
 from icarflex.mocks.common.store import Store
 from icarflex.mocks.icar.routes import build_api
 from icarflex.mocks.icar.settings import DEFAULTS, IcarSettings
-from icarflex.mocks.icar.state import SCHEMA, IcarBackend
+from icarflex.mocks.icar.state import IcarBackend
 
 SYSTEM = "icar"
 
@@ -27,4 +27,4 @@ def _backend(app: Flask, store: Store) -> IcarBackend:
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     defaults = {**DEFAULTS, "KEYS": demo_keys({"icar": "icar_user"})}
-    return build_app(SYSTEM, build_api(), SCHEMA, _backend, config=config, defaults=defaults)
+    return build_app(SYSTEM, build_api(), _backend, config=config, defaults=defaults)

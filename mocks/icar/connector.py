@@ -1,10 +1,10 @@
 """The DMS-side client of the OpenFlex API VO.
 
-One keep-alive connection per thread (`LeanHttp` for an OpenFlex on loopback, a
-`requests.Session` for any other), a timeout on every call, bounded retries with
-exponential backoff on timeouts, connection errors and 5xx; a 4xx is a refusal and
-is never retried. Every call is written to the sync log (`SyncLog`), whatever its
-outcome.
+Calls go through the one transport (`icarflex.mocks.common.transport`: urllib3's pooled
+keep-alive connections, for a loopback OpenFlex and a remote https sandbox alike), a
+timeout on every call, bounded retries with exponential backoff on timeouts, connection
+errors and 5xx, each attempt logged; a 4xx is a refusal and is never retried. Every call
+is written to the sync log (`SyncLog`), whatever its outcome.
 
 A write is never applied twice: a PATCH carries `If-Match` with the ETag of the
 vehicle as last read; after a timeout or a 5xx (the write may or may not have
@@ -14,7 +14,6 @@ changed the vehicle in between) leads to the same re-read.
 """
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,10 +21,9 @@ from typing import Any
 from urllib.parse import quote
 
 import orjson
-import requests
-from icarflex.mocks.common.lean_http import LeanHttp, TransportError, encode_json, lean_capable
+from icarflex.mocks.common.transport import Transport, TransportError, encode_json
 from icarflex.mocks.icar.synclog import FAILED, OK, REFUSED, CallContext, SyncEntry, SyncLog
-from requests.adapters import HTTPAdapter
+from urllib3.util import Retry
 
 USER_AGENT = "icarflex-icar-connector/0.1"
 BACKOFF_CAP = 5.0
@@ -38,6 +36,7 @@ class ConnectorSettings:
     timeout: float = 5.0
     retries: int = 3                # retries after the first attempt
     backoff: float = 0.2            # seconds before the first retry, doubled each time
+    ca_bundle: str | None = None    # CA bundle of an https OpenFlex (None: the environment's, the system's)
 
 
 @dataclass
@@ -73,10 +72,12 @@ class OpenFlexConnector:
     def __init__(self, settings: ConnectorSettings, log: SyncLog) -> None:
         self.settings = settings
         self.log = log
-        self._local = threading.local()
-        url = settings.base_url.rstrip("/")
-        lean_headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-        self._lean = LeanHttp(url, settings.timeout, lean_headers) if lean_capable(url) else None
+        # The transport resends only a connection it could not make; every other retry is
+        # this connector's own, logged attempt by attempt in the sync log.
+        self.transport = Transport(settings.base_url, timeout=settings.timeout, ca_certs=settings.ca_bundle,
+                                   headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+                                   retries=Retry(total=1, connect=1, read=0, status=0, other=0, redirect=0,
+                                                 raise_on_status=False, raise_on_redirect=False))
 
     # -- public calls -------------------------------------------------------------
     def get_vehicle(self, ctx: CallContext, vehicle_id: str) -> Outcome:
@@ -137,16 +138,6 @@ class OpenFlexConnector:
     def _url(self, path: str) -> str:
         return self.settings.base_url.rstrip("/") + path
 
-    def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            session.mount("http://", HTTPAdapter(pool_maxsize=16, max_retries=0))
-            session.mount("https://", HTTPAdapter(pool_maxsize=16, max_retries=0))
-            session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
-            self._local.session = session
-        return session
-
     def _send(self, entry: SyncEntry, method: str, path: str, body: Any, etag: str | None, *,
               count: bool, params: dict[str, Any] | None = None) -> _Reply:
         headers = {"Authorization": f"Bearer {self.settings.key_for(entry.context.dealer)}"}
@@ -155,36 +146,21 @@ class OpenFlexConnector:
         if count:
             entry.attempts += 1
         started = time.monotonic()
-        if self._lean is not None:
-            reply = self._send_lean(method, path, body, headers, params)
-        else:
-            reply = self._send_requests(method, path, body, headers, params)
+        reply = self._exchange(method, path, body, headers, params)
         entry.tries.append({"method": method, "status": reply.status, "error": reply.error,
                             "elapsed_ms": int((time.monotonic() - started) * 1000)})
         return reply
 
-    def _send_lean(self, method: str, path: str, body: Any, headers: dict[str, str],
-                   params: dict[str, Any] | None) -> _Reply:
-        assert self._lean is not None
+    def _exchange(self, method: str, path: str, body: Any, headers: dict[str, str],
+                  params: dict[str, Any] | None) -> _Reply:
         data = None if body is None else encode_json(body)
         try:
-            answer = self._lean.request(method, path, body=data, headers=headers, params=params)
+            answer = self.transport.request(method, path, body=data, headers=headers, params=params)
         except TransportError as exc:
             if exc.timed_out:
                 return _Reply(None, None, None, f"timeout ({self.settings.timeout} s): {exc}"[:300])
             return _Reply(None, None, None, f"ConnectionError: {exc}"[:300])
         return _Reply(answer.status, _json_bytes(answer.content), answer.header("ETag"), None)
-
-    def _send_requests(self, method: str, path: str, body: Any, headers: dict[str, str],
-                       params: dict[str, Any] | None) -> _Reply:
-        try:
-            response = self._session().request(method, self._url(path), json=body,
-                                               params=params, headers=headers, timeout=self.settings.timeout)
-            return _Reply(response.status_code, _json(response), response.headers.get("ETag"), None)
-        except requests.Timeout as exc:
-            return _Reply(None, None, None, f"timeout ({self.settings.timeout} s): {type(exc).__name__}")
-        except requests.RequestException as exc:
-            return _Reply(None, None, None, f"{type(exc).__name__}: {exc}"[:300])
 
     def _sleep(self, round_: int) -> None:
         time.sleep(min(self.settings.backoff * 2 ** (round_ - 1), BACKOFF_CAP))
@@ -224,11 +200,4 @@ def _json_bytes(content: bytes) -> Any:
         return orjson.loads(content)
     except orjson.JSONDecodeError:
         return {"_raw": content.decode("utf-8", "replace")[:500]}
-
-
-def _json(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return {"_raw": response.text[:500]} if response.text else None
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from functools import cache
 
 from icarflex.contracts import Contract, load_contract
-from icarflex.contracts.models import VatRegime
 
 DMS_ACTOR = load_contract().dms_actor
 
@@ -68,13 +67,6 @@ def lifecycle(contract: Contract | None = None) -> Lifecycle:
         frevo_field=_field(contract, "frevo_realised"), vat_field=_field(contract, "vat_recoverable"))
 
 
-def vat_regime_for_origin(origin: str | None) -> VatRegime | None:
-    """The VAT regime on resale for a purchase origin (vehicle.yaml `vat_by_origin`, DESIGN §1:
-    bought from a private person → margin scheme; on a VAT invoice → normal regime)."""
-    return load_contract().vehicle.vat_by_origin.get(origin or "")
-
-
 def vat_regime_name(vat_recoverable: bool) -> str:
-    """The regime whose VAT is (or is not) recoverable."""
-    return next(r.regime for r in load_contract().vehicle.vat_by_origin.values()
-                if r.vat_recoverable == vat_recoverable)
+    """The regime whose VAT is (or is not) recoverable (vehicle.yaml `vat_regimes`)."""
+    return load_contract().vat_regime_name(vat_recoverable)

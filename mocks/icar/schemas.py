@@ -41,7 +41,7 @@ InvoicedPrice = contract_type(_life.invoiced_price_field)
 VatRecoverable = contract_type(_life.vat_field)
 PoliceNumber = Annotated[str, Strict(), Field(max_length=32)]
 DmsStatus = Literal[_life.icar_statuses]  # type: ignore[valid-type]
-_REGIMES = tuple(r.regime for r in load_contract().vehicle.vat_by_origin.values())
+_REGIMES = tuple(load_contract().vehicle.vat_regimes)
 VatRegime = Literal[_REGIMES]  # type: ignore[valid-type]
 Text = Annotated[str, Strict(), Field(min_length=1, max_length=120)]
 
@@ -156,7 +156,7 @@ class Invoice(BaseModel):
     invoiced_sale_price: float
     vat_recoverable: bool
     vat_regime: VatRegime
-    vat_source: Literal["ORIGIN", "REQUEST"]
+    vat_source: Literal["ORIGIN", "PURCHASE", "REQUEST"]
     origin: str | None
     issued_at: str
 

@@ -5,6 +5,8 @@ there — a string for every dealer (`{dealer}` is replaced), or a mapping deale
 (dealers not in it use `{dealer}-dms-key`). SITE_CODES: dealer → site code of its
 livre de police (dealers not in it: their name, upper-cased). SYNC_RETRIES,
 SYNC_TIMEOUT (seconds), SYNC_BACKOFF (seconds before the first retry, doubled each time).
+OPENFLEX_CA_BUNDLE: the CA bundle an https OpenFlex's certificate is checked against (None:
+the one named by the environment, else the system's; `icarflex.mocks.common.transport`).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "SYNC_RETRIES": 3,
     "SYNC_TIMEOUT": 5.0,
     "SYNC_BACKOFF": 0.2,
+    "OPENFLEX_CA_BUNDLE": None,
 }
 
 
@@ -34,6 +37,7 @@ class IcarSettings:
     retries: int
     timeout: float
     backoff: float
+    ca_bundle: str | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> IcarSettings:
@@ -41,7 +45,8 @@ class IcarSettings:
                    dms_key=_mapping_or_text(config["DMS_KEY"]),
                    site_codes=_mapping_or_text(config["SITE_CODES"]) or {},
                    retries=max(0, int(config["SYNC_RETRIES"])), timeout=float(config["SYNC_TIMEOUT"]),
-                   backoff=max(0.0, float(config["SYNC_BACKOFF"])))
+                   backoff=max(0.0, float(config["SYNC_BACKOFF"])),
+                   ca_bundle=config.get("OPENFLEX_CA_BUNDLE") or None)
 
     def key_for(self, dealer: str) -> str:
         if isinstance(self.dms_key, Mapping):

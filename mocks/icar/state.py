@@ -14,7 +14,6 @@ a paper livre de police, where a line once written is never erased.
 """
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -25,7 +24,7 @@ from icarflex.contracts import load_contract
 from icarflex.contracts.profile import MASTER_SETTING
 from icarflex.mocks.common.errors import ApiError, Conflict, NotFound, ValidationFailed
 from icarflex.mocks.common.journal import annotate
-from icarflex.mocks.common.store import Store
+from icarflex.mocks.common.store import Migration, Row, Store, Transaction, UniqueViolation
 from icarflex.mocks.icar import schemas
 from icarflex.mocks.icar.connector import ConnectorSettings, OpenFlexConnector, Outcome
 from icarflex.mocks.icar.errors import (
@@ -35,7 +34,7 @@ from icarflex.mocks.icar.errors import (
     UpstreamUnavailable,
     WrongDmsStatus,
 )
-from icarflex.mocks.icar.lifecycle import lifecycle, vat_regime_for_origin, vat_regime_name
+from icarflex.mocks.icar.lifecycle import lifecycle, vat_regime_name
 from icarflex.mocks.icar.records import SCHEMA as RECORDS_SCHEMA
 from icarflex.mocks.icar.records import Records, insert, next_counter, update
 from icarflex.mocks.icar.settings import IcarSettings
@@ -43,19 +42,20 @@ from icarflex.mocks.icar.synclog import REFUSED, CallContext, SyncLog, now
 from icarflex.mocks.icar.synclog import SCHEMA as SYNC_SCHEMA
 from icarflex.mocks.icar.views import record_json, register_json
 
-SCHEMA = RECORDS_SCHEMA + SYNC_SCHEMA
+MIGRATIONS = [Migration(1, RECORDS_SCHEMA + SYNC_SCHEMA)]
 Json = dict[str, Any]
 
 
 class IcarBackend:
     def __init__(self, store: Store, settings: IcarSettings) -> None:
+        store.migrate("icar", MIGRATIONS)
         self.store, self.settings = store, settings
         self.life = lifecycle(load_contract())
         self.records = Records(store)
         self.sync_log = SyncLog(store)
         self.connector = OpenFlexConnector(
             ConnectorSettings(settings.openflex_url, settings.key_for, settings.timeout, settings.retries,
-                              settings.backoff), self.sync_log)
+                              settings.backoff, settings.ca_bundle), self.sync_log)
 
     # -- reads --------------------------------------------------------------------------
     def list_vehicles(self, dealer: str, query: schemas.VehicleQuery) -> Json:
@@ -99,7 +99,7 @@ class IcarBackend:
                     "vat_recoverable": _bool_or_none(vehicle.get(self.life.vat_field)),
                     "created_at": stamp, "updated_at": stamp})
                 update(conn, "icar_sync_log", ("id", sync_id), {"record_id": record_id})
-        except sqlite3.IntegrityError as exc:  # a concurrent match of the same vehicle won
+        except UniqueViolation as exc:  # a concurrent match of the same vehicle won
             raise Conflict(taken_in, fields=["openflex_id"]) from exc
         annotate(vehicle_id=record_id)
         return self.get_vehicle(dealer, record_id)
@@ -138,7 +138,7 @@ class IcarBackend:
             raise ValidationFailed(f"La date d'entrée ne peut pas précéder le rapprochement ({matched_on})",
                                    fields=["entry_date"])
 
-        def allocate(conn: sqlite3.Connection, record: sqlite3.Row) -> tuple[str | None, int | None]:
+        def allocate(conn: Transaction, record: Row) -> tuple[str | None, int | None]:
             return self._allocate(conn, record, entry_date, body.police_number)
 
         with self._claimed(dealer, record_id, "physical_entry", (self.life.arrival,), allocate) as claim:
@@ -156,7 +156,7 @@ class IcarBackend:
                 self._register_state(conn, register_id, "BOOKED")
         return self.get_vehicle(dealer, record_id)
 
-    def _allocate(self, conn: sqlite3.Connection, record: sqlite3.Row, entry_date: date,
+    def _allocate(self, conn: Transaction, record: Row, entry_date: date,
                   override: str | None) -> tuple[str | None, int | None]:
         """This entry's police number: the site's next line of the register, or the override."""
         if override == "":
@@ -165,18 +165,18 @@ class IcarBackend:
         seq = None if override is not None else next_counter(conn, f"police:{site}")
         number = override if override is not None else f"{site}-{entry_date.year:04d}-{seq:06d}"
         try:
-            register_id = insert(conn, "icar_police_register", {
+            register_id = insert(conn, "icar_police_register", returning="id", values={
                 "site": site, "number": number, "seq": seq, "dealer": record["dealer"],
                 "record_id": record["id"], "openflex_id": record["openflex_id"],
                 "entry_date": entry_date.isoformat(), "state": "PENDING", "at": now(),
                 "source": "REGISTER" if override is None else "OVERRIDE"})
-        except sqlite3.IntegrityError as exc:
+        except UniqueViolation as exc:
             raise Conflict(f"Le N° de police {number} figure déjà au livre de police de {site}",
                            fields=["police_number"]) from exc
         return number, register_id
 
     @staticmethod
-    def _register_state(conn: sqlite3.Connection, register_id: int | None, state: str) -> None:
+    def _register_state(conn: Transaction, register_id: int | None, state: str) -> None:
         if register_id is not None:
             update(conn, "icar_police_register", ("id", register_id), {"state": state})
 
@@ -214,8 +214,9 @@ class IcarBackend:
         """FACTURE, and {status: SORTIE, invoiced_sale_price, vat_recoverable} pushed."""
         with self._claimed(dealer, record_id, "invoice", (self.life.stock,)) as (record, _):
             read = self.connector.get_vehicle(self._ctx(record, "invoice"), record["openflex_id"])
-            origin = (self._accepted(read) or {}).get("origin")
-            vat, source = self._vat(origin, body.vat_recoverable)
+            vehicle = self._accepted(read) or {}
+            origin = vehicle.get("origin")
+            vat, source = self._vat(vehicle, body.vat_recoverable)
             change: Json = {"status": self.life.exit,
                             self.life.invoiced_price_field: body.invoiced_sale_price}
             if self._dms_may_write(record, self.life.vat_field):
@@ -233,28 +234,31 @@ class IcarBackend:
                     "status": self.life.invoiced, "vat_recoverable": int(vat), "updated_at": now()})
         return self.get_vehicle(dealer, record_id)
 
-    @staticmethod
-    def _vat(origin: Any, requested: bool | None) -> tuple[bool, str]:
-        """VAT recoverable: as requested, else from the purchase origin (margin vs normal regime)."""
+    def _vat(self, vehicle: Json, requested: bool | None) -> tuple[bool, str]:
+        """VAT recoverable (rule R9): as requested on the invoice, else as stated at the purchase (the
+        vehicle's own value in OpenFlex), else as the origin fixes it (a private seller: margin)."""
         if requested is not None:
             return requested, "REQUEST"
-        regime = vat_regime_for_origin(origin if isinstance(origin, str) else None)
-        if regime is None:
-            raise ValidationFailed(f"Origine OpenFlex {origin!r} : préciser vat_recoverable",
-                                   fields=["vat_recoverable"])
-        return regime.vat_recoverable, "ORIGIN"
+        if isinstance(vehicle.get(self.life.vat_field), bool):
+            return vehicle[self.life.vat_field], "PURCHASE"
+        origin = vehicle.get("origin")
+        fixed = load_contract().fixed_vat_recoverable(origin if isinstance(origin, str) else None)
+        if fixed is None:
+            raise ValidationFailed(f"Origine OpenFlex {origin!r} : le régime de TVA se déclare à l'achat, "
+                                   "préciser vat_recoverable", fields=[self.life.vat_field])
+        return fixed, "ORIGIN"
 
     # -- shared steps ---------------------------------------------------------------------
     @contextmanager
     def _claimed(self, dealer: str, record_id: str, operation: str, statuses: tuple[str, ...] | None,
-                 on_claim: Callable[[sqlite3.Connection, sqlite3.Row], Any] | None = None
-                 ) -> Iterator[tuple[sqlite3.Row, Any]]:
+                 on_claim: Callable[[Transaction, Row], Any] | None = None
+                 ) -> Iterator[tuple[Row, Any]]:
         """Step 1: check the record's status and mark it busy, in one transaction; `on_claim`
         runs inside it (the police number allocation). Released when the block ends."""
         annotate(vehicle_id=record_id)
         with self.store.transaction() as conn:
-            record = conn.execute("SELECT * FROM icar_records WHERE dealer = ? AND id = ?",
-                                  (dealer, record_id)).fetchone()
+            record = conn.one("SELECT * FROM icar_records WHERE dealer = ? AND id = ?",
+                              (dealer, record_id), lock=True)
             if record is None:
                 raise NotFound("VEH ICAR", record_id)
             if statuses is not None and record["status"] not in statuses:
@@ -267,7 +271,7 @@ class IcarBackend:
         finally:
             self.records.release(record_id)
 
-    def _push(self, record: sqlite3.Row, operation: str, change: Mapping[str, Any], *,
+    def _push(self, record: Row, operation: str, change: Mapping[str, Any], *,
               etag: str | None = None, register_id: int | None = None) -> Outcome:
         """Step 2: the write to OpenFlex; raises (once logged) unless it was accepted."""
         out = self.connector.patch_vehicle(self._ctx(record, operation), record["openflex_id"], change, etag)
@@ -277,7 +281,7 @@ class IcarBackend:
             self._accepted(out)
         return out
 
-    def _dms_may_write(self, record: sqlite3.Row, field: str) -> bool:
+    def _dms_may_write(self, record: Row, field: str) -> bool:
         """Optional data goes out only where the API VO parameterization lets the DMS write it
         (guide §2): a well-behaved connector reads it first. What the move needs (status, the
         police number) always goes, so OpenFlex refuses it naming the row; an unreadable
@@ -298,16 +302,16 @@ class IcarBackend:
             raise UpstreamRefused(entry.status, problem, entry.id or 0)
         raise UpstreamUnavailable(entry.error or "", entry.status, entry.attempts, entry.id or 0)
 
-    def _ctx(self, record: sqlite3.Row, operation: str) -> CallContext:
+    def _ctx(self, record: Row, operation: str) -> CallContext:
         return CallContext(record["dealer"], operation, record["id"], record["openflex_id"])
 
-    def _record(self, dealer: str, record_id: str) -> sqlite3.Row:
+    def _record(self, dealer: str, record_id: str) -> Row:
         record = self.records.get(dealer, record_id)
         if record is None:
             raise NotFound("VEH ICAR", record_id)
         return record
 
-    def _json(self, record: sqlite3.Row) -> Json:
+    def _json(self, record: Row) -> Json:
         return record_json(record, self.records.frevo_lines(record["id"]), self.records.invoice(record["id"]),
                            self.sync_log.last_for(record["dealer"], record["id"]))
 

@@ -17,14 +17,14 @@ from icarflex.mocks.common.store import Store, dumps, loads
 from icarflex.mocks.icar.records import insert
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS icar_sync_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+CREATE TABLE icar_sync_log (
+    id {id},
     at TEXT NOT NULL, dealer TEXT NOT NULL, record_id TEXT, openflex_id TEXT, operation TEXT NOT NULL,
     method TEXT NOT NULL, url TEXT NOT NULL, path TEXT NOT NULL, body TEXT, status INTEGER,
     problem TEXT, attempts INTEGER NOT NULL, outcome TEXT NOT NULL, error TEXT, tries TEXT,
     duration_ms INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS icar_sync_log_record ON icar_sync_log (dealer, record_id);
+CREATE INDEX icar_sync_log_record ON icar_sync_log (dealer, record_id);
 """
 
 OK, REFUSED, FAILED = "OK", "REFUSED", "FAILED"
@@ -63,13 +63,13 @@ class SyncLog:
 
     def append(self, entry: SyncEntry) -> int:
         c = entry.context
-        with self.store.transaction() as conn:
-            entry.id = insert(conn, "icar_sync_log", {
+        with self.store.transaction() as tx:
+            entry.id = insert(tx, "icar_sync_log", {
                 "at": now(), "dealer": c.dealer, "record_id": c.record_id, "openflex_id": c.openflex_id,
                 "operation": c.operation, "method": entry.method, "url": entry.url, "path": entry.path,
                 "body": dumps(entry.body), "status": entry.status, "problem": dumps(entry.problem),
                 "attempts": entry.attempts, "outcome": entry.outcome, "error": entry.error,
-                "tries": dumps(entry.tries), "duration_ms": entry.duration_ms})
+                "tries": dumps(entry.tries), "duration_ms": entry.duration_ms}, returning="id")
         return entry.id
 
     def entries(self, dealer: str | None, *, after: int = 0, limit: int = 100, record_id: str | None = None,
@@ -93,8 +93,8 @@ class SyncLog:
         return to_json(row) if row else None
 
     def clear(self) -> None:
-        with self.store.transaction() as conn:
-            conn.execute("DELETE FROM icar_sync_log")
+        with self.store.transaction() as tx:
+            tx.execute("DELETE FROM icar_sync_log")
 
 
 def to_json(row: Any) -> dict[str, Any]:

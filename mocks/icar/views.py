@@ -1,13 +1,14 @@
 """The JSON shapes of the DMS's rows (records with their FREVO lines, invoice and last sync)."""
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
+
+from icarflex.mocks.common.store import Row
 
 SYNC_SUMMARY = ("id", "operation", "outcome", "status", "at")
 
 
-def record_json(record: sqlite3.Row, lines: list[sqlite3.Row], invoice: sqlite3.Row | None,
+def record_json(record: Row, lines: list[Row], invoice: Row | None,
                 last_sync: dict[str, Any] | None) -> dict[str, Any]:
     frevo = [{"id": line["id"], "label": line["label"], "amount": line["amount"],
               "created_at": line["created_at"]} for line in lines]
@@ -25,7 +26,7 @@ def record_json(record: sqlite3.Row, lines: list[sqlite3.Row], invoice: sqlite3.
     }
 
 
-def invoice_json(row: sqlite3.Row) -> dict[str, Any]:
+def invoice_json(row: Row) -> dict[str, Any]:
     return {"number": row["number"], "customer": row["customer"],
             "invoiced_sale_price": row["invoiced_sale_price"],
             "vat_recoverable": bool(row["vat_recoverable"]),
@@ -33,7 +34,7 @@ def invoice_json(row: sqlite3.Row) -> dict[str, Any]:
             "issued_at": row["issued_at"]}
 
 
-def register_json(row: sqlite3.Row) -> dict[str, Any]:
+def register_json(row: Row) -> dict[str, Any]:
     return {"number": row["number"], "site": row["site"], "seq": row["seq"], "dealer": row["dealer"],
             "record_id": row["record_id"], "openflex_id": row["openflex_id"], "entry_date": row["entry_date"],
             "source": row["source"], "state": row["state"], "at": row["at"]}

@@ -56,7 +56,7 @@ def test_a_dealer_never_sees_another_dealers_vehicle(world: World):
     other.get(f"/opportunities/{opportunity['id']}").problem(404, "NOT_FOUND")
     other_opportunity = other.post("/opportunities", {"customer": {"name": "B"}}).ok(201)
     other.post(f"/opportunities/{other_opportunity['id']}/order",
-               {"vehicle_id": vehicle["id"], "price": 5}).problem(404, "NOT_FOUND")
+               {"vehicle_id": vehicle["id"], "price": 5}).problem(409, "CONFLICT")  # a body's reference
     assert other.get("/vehicles").ok()["items"] == []
     assert other.get(f"/vehicles?vin={vehicle['vin']}").ok()["items"] == []
     assert world.vehicle(vehicle["id"])["reservations"] == [reservation]
