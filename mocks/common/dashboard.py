@@ -21,13 +21,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import requests
+import orjson
 from flask import Blueprint, Flask, Response, current_app, render_template, request
 from icarflex.contracts import Contract, load_contract
 from icarflex.mocks.common.api import render
 from icarflex.mocks.common.auth import require
 from icarflex.mocks.common.errors import ValidationFailed
 from icarflex.mocks.common.overview import overview
+from icarflex.mocks.common.transport import Transport, TransportError
 
 PAGES = Path(__file__).parent / "pages"
 POLL_MS = 250         # the page asks again this long after an answer: a write shows well within 1 s
@@ -118,18 +119,22 @@ def _peer_overview(app: Flask, dealer: str | None, after: int | None) -> dict[st
         return {"ok": False, "error": "non relié à ce fake (lancez les deux avec icarflex serve)"}
     params = {k: v for k, v in (("dealer", dealer), ("after", after)) if v is not None}
     try:
-        reply = _session(app).get(f"{peer}/__admin/overview", params=params, timeout=PEER_TIMEOUT,
-                                  headers={"Authorization": request.headers.get("Authorization", "")})
-    except requests.RequestException as exc:
-        return {"ok": False, "url": peer, "error": f"injoignable ({type(exc).__name__})"}
-    if reply.status_code != 200:
-        return {"ok": False, "url": peer, "error": f"a répondu {reply.status_code}"}
-    return {"ok": True, "url": peer, **reply.json()}
+        reply = _transport(app, peer).request(
+            "GET", "/__admin/overview", params=params,
+            headers={"Authorization": request.headers.get("Authorization", "")})
+    except TransportError as exc:
+        return {"ok": False, "url": peer, "error": f"injoignable ({exc})"}
+    if reply.status != 200:
+        return {"ok": False, "url": peer, "error": f"a répondu {reply.status}"}
+    return {"ok": True, "url": peer, **orjson.loads(reply.content)}
 
 
-def _session(app: Flask) -> requests.Session:
-    """One keep-alive session per app for its peer (requests, as the ICAR connector)."""
-    return app.extensions.setdefault("icarflex_dashboard_session", requests.Session())
+def _transport(app: Flask, peer: str) -> Transport:
+    """The app's keep-alive connections to its peer (the one HTTP transport of icarflex)."""
+    kept = app.extensions.get("icarflex_dashboard_peer")
+    if kept is None or kept.base_url != peer.rstrip("/"):
+        kept = app.extensions["icarflex_dashboard_peer"] = Transport(peer, timeout=PEER_TIMEOUT, maxsize=4)
+    return kept
 
 
 # --- the join -------------------------------------------------------------------------------
