@@ -20,14 +20,16 @@ from flask import Blueprint, Flask, Response, current_app
 from icarflex.mocks.common.api import parse_body, render
 from icarflex.mocks.common.auth import require
 from icarflex.mocks.common.errors import ApiError, NotFound
-from icarflex.mocks.common.store import Store
+from icarflex.mocks.common.store import Migration, Store
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS dealer_keys_{system} (
+def migrations(system: str) -> list[Migration]:
+    return [Migration(1, f"""
+CREATE TABLE dealer_keys_{system} (
     key TEXT PRIMARY KEY, actor TEXT NOT NULL, dealer TEXT NOT NULL, created_at TEXT NOT NULL
 );
-"""
+CREATE INDEX dealer_keys_{system}_dealer ON dealer_keys_{system} (dealer);
+""")]
 DEALER_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,47}$"
 
 
@@ -43,7 +45,7 @@ class KeyRing(Mapping[str, Mapping[str, str]]):
     def __init__(self, configured: Mapping[str, Mapping[str, str]], store: Store, system: str) -> None:
         self.configured, self.store = dict(configured), store
         self.table = f"dealer_keys_{system}"
-        store.script(SCHEMA.format(system=system))
+        store.migrate(self.table, migrations(system))
         self._known: dict[str, dict[str, str]] = {}
 
     def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
@@ -82,14 +84,14 @@ class KeyRing(Mapping[str, Mapping[str, str]]):
     def create(self, dealer: str) -> dict[str, str]:
         keys = {actor: f"{dealer}-{actor}-key" for actor in self.actors()}
         now = datetime.now(UTC).isoformat(timespec="milliseconds")
-        with self.store.transaction() as conn:
-            conn.executemany(f"INSERT INTO {self.table} (key, actor, dealer, created_at) VALUES (?,?,?,?)",
+        with self.store.transaction() as tx:
+            tx.executemany(f"INSERT INTO {self.table} (key, actor, dealer, created_at) VALUES (?,?,?,?)",
                              [(key, actor, dealer, now) for actor, key in keys.items()])
         return keys
 
     def withdraw(self, dealer: str) -> int:
-        with self.store.transaction() as conn:
-            removed = conn.execute(f"DELETE FROM {self.table} WHERE dealer = ?", (dealer,)).rowcount
+        with self.store.transaction() as tx:
+            removed = tx.execute(f"DELETE FROM {self.table} WHERE dealer = ?", (dealer,))
         self._known = {k: v for k, v in self._known.items() if v["dealer"] != dealer}
         return removed
 
