@@ -17,8 +17,8 @@ from icarflex.mocks.common.admin import admin_blueprint
 from icarflex.mocks.common.api import Api, render
 from icarflex.mocks.common.config import load_config
 from icarflex.mocks.common.dashboard import dashboard_blueprint
-from icarflex.mocks.common.docs import docs_blueprint
 from icarflex.mocks.common.dealers import install as install_dealers
+from icarflex.mocks.common.docs import docs_blueprint
 from icarflex.mocks.common.errors import register_error_handlers
 from icarflex.mocks.common.faults import Faults
 from icarflex.mocks.common.faults import install as install_faults
