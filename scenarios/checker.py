@@ -109,6 +109,9 @@ class Auditor:
         if self._follow_admin(entry, path, method):
             self.judged += 1
             return []
+        if entry.get("unjudged"):  # its recorder (icarflex proxy) could not read the call's body
+            return [_finding(entry, UNJUDGED, None, None, None, str(entry["unjudged"]), None,
+                             entry.get("request"))]
         change = _change_of(entry)
         if change is None:
             self.out_of_scope += 1  # a write no rule of the engine restricts (reservation, order…)

@@ -14,6 +14,9 @@ import os
 import sys
 from collections.abc import Sequence
 
+from icarflex.scenarios.proxy.command import HELP as PROXY_HELP
+from icarflex.scenarios.proxy.command import add_arguments as add_proxy_arguments
+
 from icarflex import __version__
 
 DESCRIPTION = ("icarflex — simulateur de contrat de l'intégration VO OpenFlex ⇄ ICAR DMS. "
@@ -30,6 +33,7 @@ COMMANDS = {
     "demo": "icarflex.scenarios.commands:demo",
     "check": "icarflex.scenarios.commands:check",
     "verify": "icarflex.scenarios.commands:verify",
+    "proxy": "icarflex.scenarios.proxy.command:cli",
 }
 
 # argparse's own words, in French (argparse looks them up through its module-level `_`).
@@ -148,6 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify = _parser(sub, "verify", "comme « run all » (parcours, jumeaux, dérive), mais contre les systèmes "
                                     "nommés seulement : --openflex-url et --icar-url obligatoires")
     _targets(verify)
+
+    add_proxy_arguments(_parser(sub, "proxy", PROXY_HELP), profile_arg)
     return parser
 
 

@@ -18,10 +18,12 @@ logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 
 class LiveServer:
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, threads: int = 8) -> None:
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, threads: int = 8,
+                 **options: Any) -> None:
         self.app = app
-        self._server = create_server(app, host=host, port=port, threads=threads,
-                                     ident="icarflex", clear_untrusted_proxy_headers=True)
+        # `options`: more waitress settings (the proxy keeps the client's X-Forwarded-* headers).
+        settings = {"ident": "icarflex", "clear_untrusted_proxy_headers": True, **options}
+        self._server = create_server(app, host=host, port=port, threads=threads, **settings)
         self.host = host
         self.port = self._server.effective_port  # type: ignore[union-attr]
         self._stopping = threading.Event()
