@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 DATA_DIR = Path(__file__).parent / "data"
 # The checks of the rule engine and the runner; rules.yaml `checks` says which rule each enforces.
 CHECKS = ("creation", "computed_fields", "status_mapping", "lifeline", "dms_field_rights", "low_prices",
-          "icar_entered_fields", "vat_regime")
+          "icar_entered_fields", "vat_regime", "desynchronisation")
 
 
 class ContractError(ValueError):

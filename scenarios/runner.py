@@ -26,7 +26,14 @@ from icarflex.contracts import ApiVoSettings, Contract, load_contract
 from icarflex.contracts.profile import parse_overlay
 from icarflex.scenarios import verdicts
 from icarflex.scenarios.actions import ACTIONS
-from icarflex.scenarios.checker import Auditor, cross_check
+from icarflex.scenarios.checker import (
+    DESYNC,
+    DESYNC_REFUSED,
+    DESYNC_RESOLVED,
+    Auditor,
+    cross_check,
+    desynchronisations,
+)
 from icarflex.scenarios.clients import DEMO_KEYS, Dms, HttpClient, OpenFlexClient, Reply
 from icarflex.scenarios.drift import compare
 from icarflex.scenarios.expect import UnknownReference, resolve
@@ -451,12 +458,28 @@ class Runner:
         if not (openflex.ok and icar.ok):
             return [Check("audit croisé des journaux", True, "journal ICAR indisponible", skipped=True)]
         entries = (openflex.body.get("items") or []) + (icar.body.get("items") or [])
+        return self._mapping_checks(entries) + self._desync_checks(entries)
+
+    def _mapping_checks(self, entries: list[dict[str, Any]]) -> list[Check]:
         findings = cross_check(self.contract, entries)
         name = "ICAR ni en avance ni en retard sur OpenFlex (journaux)"
         if not findings:
             return [Check(name, True, f"{len(entries)} entrées comparées",
                           rule=self.contract.rule_for("status_mapping"))]
         return [Check(name, False, f.describe(), rule=f.rule) for f in findings]
+
+    def _desync_checks(self, entries: list[dict[str, Any]]) -> list[Check]:
+        """Rule R10: every ICAR operation OpenFlex refused or never received, reported; one still
+        open at the end fails the run."""
+        findings = desynchronisations(self.contract, entries)
+        rule = self.contract.rule_for("desynchronisation")
+        name = "ICAR et OpenFlex synchronisés (journaux)"
+        failing = [Check(name, False, f.describe(), rule=rule) for f in findings if f.kind == DESYNC]
+        refused = sum(1 for f in findings if f.kind == DESYNC_REFUSED)
+        resolved = sum(1 for f in findings if f.kind == DESYNC_RESOLVED)
+        detail = (f"aucune opération ICAR en attente ; {refused} refusée(s) par OpenFlex, rien appliqué "
+                  f"dans ICAR ; {resolved} réglée(s) ensuite")
+        return failing or [Check(name, True, detail, rule=rule)]
 
 
 def _system_failure(reply: Reply) -> bool:
