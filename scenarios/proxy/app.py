@@ -22,7 +22,7 @@ from urllib.parse import quote, urlsplit
 import orjson
 import urllib3
 from icarflex.mocks.common.errors import PROBLEM_MIME, ApiError
-from icarflex.scenarios.checker import Finding
+from icarflex.scenarios.checker import OPENFLEX, Finding
 from icarflex.scenarios.proxy.journal import JsonLinesJournal
 from icarflex.scenarios.proxy.judge import Call, Identity, Judge, Verdict
 from icarflex.scenarios.proxy.mapping import WireMapping
@@ -115,7 +115,9 @@ class ProxyApp:
                  show: Callable[[Mapping[str, Any], list[Finding]], None] | None = None) -> None:
         self.upstream, self.judge, self.journal = upstream, judge, journal
         self.keys = dict(keys)  # grows with the scratch dealers a fake makes (`_follow_dealers`)
-        self.mapping, self.enforce, self.system = mapping or WireMapping(), enforce, system
+        # The wire mapping is the OpenFlex API VO's; in front of ICAR, paths are kept as they are.
+        self.mapping = (mapping or WireMapping()) if system == OPENFLEX else WireMapping()
+        self.enforce, self.system = enforce, system
         self.correlation_header = correlation_header
         self.show = show or (lambda entry, findings: None)
         self._ids = itertools.count(1)
@@ -148,6 +150,8 @@ class ProxyApp:
         exchange = Exchange(incoming, call, time.monotonic())
         if self.correlation_header:
             exchange.correlation = f"{self._prefix}-{next(self._ids)}"
+        if self.system != OPENFLEX:
+            return exchange  # ICAR's own API: journaled for the cross-system audit, not judged per call
         vehicle_id = self.judge.reads_before(call)
         if vehicle_id and call.unreadable is None:
             exchange.before = self._read_vehicle(incoming, vehicle_id)
@@ -195,7 +199,7 @@ class ProxyApp:
                 self.keys.update({key: Identity(actor, dealer) for actor, key in keys.items()
                                   if isinstance(key, str)})
         elif call.method == "DELETE" and (match := DEALER_PATH.match(call.path)):
-            for key in [k for k, who in self.keys.items() if who.dealer == match["dealer"]]:
+            for key in [k for k, who in list(self.keys.items()) if who.dealer == match["dealer"]]:
                 self.keys.pop(key, None)
 
     # -- the journal ---------------------------------------------------------------------
