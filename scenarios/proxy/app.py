@@ -12,6 +12,7 @@ import itertools
 import os
 import re
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -139,8 +140,8 @@ class ProxyApp:
         if exchange.correlation:
             headers.append((self.correlation_header, exchange.correlation))
         start_response(f"{answer.status} {answer.reason or ''}".rstrip(), headers)
-        return Relay(answer, lambda relay: self._record(exchange, answer.status, relay.body(),
-                                                        _content_type(answer.headers), relay.note))
+        return Relay(answer, lambda relay: self._record(
+            exchange, answer.status, relay.body(), _content_type(answer.headers), relay.note))
 
     def _exchange(self, incoming: Incoming) -> Exchange:
         body, unreadable = (None, incoming.unread) if incoming.unread else parse_body(
@@ -280,13 +281,30 @@ class Relay:
                 self.captured += chunk
 
     def body(self) -> bytes | None:
+        """The answer's bytes for the journal, decoded when the target compressed them (the
+        client got them as sent); None when they are not kept (`note` says why)."""
         if not self.complete:
             return None
         if self.overflow:
             self.note = self.note or f"réponse de {self.size} octets relayée, non journalisée (au-delà " \
                                      f"de {CAPTURE_LIMIT})"
             return None
-        return bytes(self.captured)
+        encoding = (self.answer.headers.get("Content-Encoding") or "identity").strip().lower()
+        if encoding == "identity":
+            return bytes(self.captured)
+        if encoding not in ("gzip", "x-gzip", "deflate"):
+            self.note = f"réponse encodée {encoding}, non journalisée"
+            return None
+        inflate = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib, told by their header
+        try:
+            data = inflate.decompress(bytes(self.captured), CAPTURE_LIMIT)
+        except zlib.error as exc:
+            self.note = f"réponse {encoding} illisible ({exc})"
+            return None
+        if inflate.unconsumed_tail:
+            self.note = f"réponse {encoding} de plus de {CAPTURE_LIMIT} octets décodée, non journalisée"
+            return None
+        return data
 
     def _record(self) -> None:
         if not self._recorded:
