@@ -18,6 +18,7 @@ from typing import Any
 from icarflex.contracts import ContractError
 from icarflex.mocks.common import request_log
 from icarflex.mocks.common.config import default_db_path
+from icarflex.mocks.common.dashboard import dashboard_url, introduce
 from icarflex.mocks.common.hosts import allowed_hosts
 from icarflex.mocks.common.server import LiveServer
 from icarflex.mocks.common.store import StoreError, is_postgres_url
@@ -45,6 +46,7 @@ def build_servers(args: argparse.Namespace) -> tuple[LiveServer, LiveServer]:
     icar_config = {"DB": db, "ALLOWED_HOSTS": hosts, "OPENFLEX_URL": args.openflex_url or openflex.url,
                    "DMS_KEY": {"demo": args.dms_key}}
     icar = LiveServer(create_icar(icar_config), args.host, args.icar_port, args.threads)
+    introduce(openflex, icar)  # each fake's dashboard reads the other's overview
     return openflex, icar
 
 
@@ -86,8 +88,9 @@ def _announce(args: argparse.Namespace, openflex: LiveServer, icar: LiveServer) 
     db = store_location(args.db)
     shown = f"PostgreSQL {describe(db)}" if is_postgres_url(db) else f"SQLite {db}"
     target = args.openflex_url or openflex.url
-    lines = [f"OpenFlex fake : {openflex.url}  (OpenAPI : {openflex.url}/openapi.json)",
-             f"ICAR fake     : {icar.url}  (OpenAPI : {icar.url}/openapi.json)",
+    lines = [f"OpenFlex fake : {openflex.url}  (docs : {openflex.url}/docs, OpenAPI : /openapi.json)",
+             f"ICAR fake     : {icar.url}  (docs : {icar.url}/docs, OpenAPI : /openapi.json)",
+             f"Tableau de bord : {dashboard_url(openflex)}",
              f"Connecteur ICAR → {target} (clé {args.dms_key})",
              f"Base          : {shown}"]
     for system, server in (("OpenFlex", openflex), ("ICAR", icar)):
