@@ -30,7 +30,7 @@ def finding(kind: str) -> Finding:
     (entry(method="POST", path="/api/v1/opportunities/O1/order", verdict=[R7]), [],
      "✗ VIOLATION laissée passer par la cible : R7 price — Prix de vente ≤ 1 refusé"),
     (entry(status=422, verdict=[R7]), [], "· refusé par la cible, à bon droit : R7 price"),
-    (entry(status=404, response={"code": "NOT_FOUND"}), [], "aucune règle du contrat en cause"),
+    (entry(status=404, response={"code": "NOT_FOUND"}), [], "· refusé par la cible (NOT_FOUND), aucune règle"),
     (entry(unjudged="non jugé : corps illisible (pas du JSON)", judged=False), [], "? non jugé"),
     (entry(method="GET", judged=False), [], ""),
     (entry(status=502, answered_by="proxy", judged=False, response={"code": "TARGET_UNREACHABLE",
@@ -39,7 +39,7 @@ def finding(kind: str) -> Finding:
 ])
 def test_each_call_says_what_the_contract_makes_of_it(call, findings, says):
     said = describe(call, findings)
-    assert (says in said and said.startswith(says[0])) if says else said == ""
+    assert said.startswith(says) if says else said == ""
 
 
 def test_a_line_per_call_in_the_request_logs_shape():
