@@ -30,7 +30,7 @@ def finding(kind: str) -> Finding:
     (entry(method="POST", path="/api/v1/opportunities/O1/order", verdict=[R7]), [],
      "✗ VIOLATION laissée passer par la cible : R7 price — Prix de vente ≤ 1 refusé"),
     (entry(status=422, verdict=[R7]), [], "· refusé par la cible, à bon droit : R7 price"),
-    (entry(status=404, response={"code": "NOT_FOUND"}), [], "· refusé par la cible (NOT_FOUND), aucune règle"),
+    (entry(status=404, response={"code": "NOT_FOUND"}), [], "· refusé par la cible (NOT_FOUND), aucune"),
     (entry(unjudged="non jugé : corps illisible (pas du JSON)", judged=False), [], "? non jugé"),
     (entry(method="GET", judged=False), [], ""),
     (entry(status=502, answered_by="proxy", judged=False, response={"code": "TARGET_UNREACHABLE",
