@@ -50,11 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--openflex-port", type=int, default=8081)
     serve.add_argument("--icar-port", type=int, default=8082)
-    serve.add_argument("--db", help="SQLite file (default: under the user's data folder)")
+    serve.add_argument("--db", help="SQLite file (default: under the user's data folder) "
+                       "or postgresql://USER@HOST:PORT/DB")
     serve.add_argument("--profile", help="profile YAML applied to every dealer")
     serve.add_argument("--openflex-url", help="point the ICAR connector at another OpenFlex")
     serve.add_argument("--dms-key", default="demo-dms-key", help="key the ICAR connector uses on OpenFlex")
     serve.add_argument("--threads", type=int, default=8, help="server threads per fake")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="worker processes (gunicorn), each serving both fakes over the one store")
     serve.add_argument("--allow-host", action="append", default=[], metavar="NAME",
                        help="a Host name the fakes answer besides loopback's (repeatable)")
 
