@@ -18,7 +18,6 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.base import Worker
-
 from icarflex.mocks.common.server import serve_rounds, waitress_server
 
 BuildApps = Callable[[Sequence[tuple[str, int]]], Sequence[Any]]  # bound addresses → one app each
