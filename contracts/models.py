@@ -335,6 +335,30 @@ class Workflows(Strict):
     workflows: tuple[Workflow, ...]
 
 
+class Labels(Strict):
+    """French labels of the pages a dealer reads (labels.yaml): missing ones read as the id."""
+
+    actors: dict[str, str]
+    steps: dict[str, str]
+    actions: dict[str, str]
+    destinations: dict[str, str]
+    reservations: dict[str, str]
+    sync_outcomes: dict[str, str]
+    words: dict[str, str]
+
+    def actor(self, actor_id: str) -> str:
+        return self.actors.get(actor_id, actor_id)
+
+    def step(self, step_id: str) -> str:
+        return self.steps.get(step_id, step_id)
+
+    def action(self, action_id: str) -> str:
+        return self.actions.get(action_id, action_id)
+
+    def destination(self, destination: str | None) -> str:
+        return self.destinations.get(destination or "", destination or "—")
+
+
 def read_yaml(path: Path) -> Any:
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -375,6 +399,7 @@ class Contract:
         self.lifeline = self._load("lifeline.yaml", _lifeline_from_yaml)
         self.rules_data = self._load("rules.yaml", Rules.model_validate)
         self.workflows = self._load("workflows.yaml", Workflows.model_validate).workflows
+        self.labels = self._load("labels.yaml", Labels.model_validate)
         self._cross_check()
 
     def _load(self, name: str, build: Any) -> Any:

@@ -20,11 +20,13 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
+from types import FrameType, SimpleNamespace
 from typing import Any
 
 from icarflex.contracts import ContractError
+from icarflex.mocks.common import request_log
 from icarflex.mocks.common.config import default_db_path
+from icarflex.mocks.common.dashboard import dashboard_url, introduce
 from icarflex.mocks.common.hosts import allowed_hosts
 from icarflex.mocks.common.server import LiveServer
 from icarflex.mocks.common.store import StoreError, is_postgres_url
@@ -68,7 +70,18 @@ def build_servers(args: argparse.Namespace) -> tuple[LiveServer, LiveServer]:
     openflex = LiveServer(create_openflex(openflex_config), args.host, args.openflex_port, args.threads)
     _, icar_config = configs(args, openflex.url)
     icar = LiveServer(create_icar(icar_config), args.host, args.icar_port, args.threads)
+    wire(args, openflex, icar)
     return openflex, icar
+
+
+def wire(args: argparse.Namespace, openflex: Any, icar: Any) -> None:
+    """What links two live fakes (objects with `.app` and `.url`): each one's dashboard reads the
+    other's overview; one line per request unless --quiet (icarflex.mocks.common.request_log)."""
+    introduce(openflex, icar)
+    if not getattr(args, "quiet", False):
+        write = request_log.writer()
+        request_log.install(openflex.app, "openflex", write)
+        request_log.install(icar.app, "icar", write)
 
 
 def cli(args: argparse.Namespace) -> int:
@@ -111,7 +124,10 @@ def _serve_workers(args: argparse.Namespace, workers: int) -> int:
         app.extensions["icarflex"].store.close()
 
     def build(addresses: Sequence[tuple[str, int]]) -> Sequence[Any]:
-        return build_apps(args, _url(addresses[0]))
+        openflex_url, icar_url = _url(addresses[0]), _url(addresses[1])
+        openflex, icar = build_apps(args, openflex_url)
+        wire(args, SimpleNamespace(app=openflex, url=openflex_url), SimpleNamespace(app=icar, url=icar_url))
+        return openflex, icar
 
     def ready(addresses: Sequence[tuple[str, int]]) -> None:
         _announce(args, _url(addresses[0]), _url(addresses[1]), checked, workers)
@@ -134,8 +150,9 @@ def _announce(args: argparse.Namespace, openflex_url: str, icar_url: str, apps: 
     db = store_location(args.db)
     shown = f"PostgreSQL {describe(db)}" if is_postgres_url(db) else f"SQLite {db}"
     target = args.openflex_url or openflex_url
-    lines = [f"OpenFlex fake : {openflex_url}  (OpenAPI : {openflex_url}/openapi.json)",
-             f"ICAR fake     : {icar_url}  (OpenAPI : {icar_url}/openapi.json)",
+    lines = [f"OpenFlex fake : {openflex_url}  (docs : {openflex_url}/docs, OpenAPI : /openapi.json)",
+             f"ICAR fake     : {icar_url}  (docs : {icar_url}/docs, OpenAPI : /openapi.json)",
+             f"Tableau de bord : {dashboard_url(SimpleNamespace(app=apps[0], url=openflex_url))}",
              f"Connecteur ICAR → {target} (clé {args.dms_key})",
              f"Base          : {shown}"]
     if workers > 1:

@@ -16,6 +16,9 @@ from flask import Flask, current_app
 from icarflex.mocks.common.admin import admin_blueprint
 from icarflex.mocks.common.api import Api, render
 from icarflex.mocks.common.config import load_config
+from icarflex.mocks.common.dashboard import dashboard_blueprint
+from icarflex.mocks.common.dealers import install as install_dealers
+from icarflex.mocks.common.docs import docs_blueprint
 from icarflex.mocks.common.errors import register_error_handlers
 from icarflex.mocks.common.faults import Faults
 from icarflex.mocks.common.faults import install as install_faults
@@ -53,6 +56,9 @@ def build_app(system: str, api: Api, make_backend: Callable[[Flask, Store], Any]
     install_journal(app, journal)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(admin_blueprint())
+    app.register_blueprint(dashboard_blueprint())  # /__admin/dashboard, /__admin/overview
+    app.register_blueprint(docs_blueprint())       # /docs (Swagger UI)
+    install_dealers(app)  # /__admin/dealers: scratch dealers with keys of their own
     app.add_url_rule("/openapi.json", "openapi", lambda: render(api.document(), 200))
     return app
 

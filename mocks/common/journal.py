@@ -121,6 +121,15 @@ class Journal:
         params += [self.limit, limit]
         return [self._entry(row) for row in self.store.query(sql, tuple(params))]
 
+    def tail(self, limit: int = 100, dealer: str | None = None) -> list[dict[str, Any]]:
+        """The last `limit` entries (of `dealer`), oldest first: where a live view starts."""
+        self.flush()
+        sql, params = f"SELECT * FROM {self.table}", []
+        if dealer:
+            sql, params = sql + " WHERE dealer = ?", [dealer]
+        rows = self.store.query(sql + " ORDER BY seq DESC LIMIT ?", (*params, limit))
+        return [self._entry(row) for row in reversed(rows)]
+
     def _entry(self, row: Any) -> dict[str, Any]:
         return {"seq": row["seq"], "at": row["at"], "system": self.system, "dealer": row["dealer"],
                 "actor": row["actor"], "method": row["method"], "path": row["path"],

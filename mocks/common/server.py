@@ -26,11 +26,13 @@ SERVER_SETTINGS: dict[str, Any] = {"ident": "icarflex", "clear_untrusted_proxy_h
 
 
 def waitress_server(app: Any, *, threads: int, host: str = "127.0.0.1", port: int = 0,
-                    sock: socket.socket | None = None, channels: dict[int, Any] | None = None) -> Any:
+                    sock: socket.socket | None = None, channels: dict[int, Any] | None = None,
+                    **options: Any) -> Any:
     """A waitress server for `app` on `host:port`, or on a listening `sock` given (inherited);
-    several servers may share one loop (`channels`, waitress's socket map)."""
+    several servers may share one loop (`channels`, waitress's socket map); `options`: more
+    waitress settings over `SERVER_SETTINGS`."""
     where: dict[str, Any] = {"sockets": [sock]} if sock is not None else {"host": host, "port": port}
-    return create_server(app, map=channels, threads=threads, **SERVER_SETTINGS, **where)
+    return create_server(app, map=channels, threads=threads, **{**SERVER_SETTINGS, **options}, **where)
 
 
 def serve_rounds(server: Any, channels: dict[int, Any], stopping: Callable[[], bool],
@@ -48,9 +50,11 @@ def serve_rounds(server: Any, channels: dict[int, Any], stopping: Callable[[], b
 
 
 class LiveServer:
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, threads: int = 8) -> None:
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, threads: int = 8,
+                 **options: Any) -> None:
         self.app = app
-        self._server = waitress_server(app, threads=threads, host=host, port=port)
+        # `options`: more waitress settings (the proxy keeps the client's X-Forwarded-* headers).
+        self._server = waitress_server(app, threads=threads, host=host, port=port, **options)
         self.host = host
         self.port = self._server.effective_port  # type: ignore[union-attr]
         self._stopping = threading.Event()

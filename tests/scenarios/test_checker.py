@@ -195,5 +195,5 @@ def test_an_admin_settings_change_is_followed_like_the_api_one() -> None:
 @pytest.mark.parametrize("line", ["[1, 2]", '"text"', '{"path": "/api/v1/vehicles"}',
                                   '{"method": "GET", "path": "/x", "status": "200"}'])
 def test_a_malformed_journal_line_is_refused_with_its_line_number(line: str) -> None:
-    with pytest.raises(ValueError, match="line 2"):
+    with pytest.raises(ValueError, match="ligne 2"):
         read_journal(["", line])
