@@ -19,7 +19,6 @@ import signal
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 import requests
 from icar_processes import ADMIN_KEY, LIFE, Client, check_register, serving, take_in
@@ -96,8 +95,8 @@ def check_both_systems_agree(client: Client, pairs: list[tuple[str, str]],
     return in_stock
 
 
-def test_kill_9_during_physical_entries_leaves_both_systems_agreeing(tmp_path: Path) -> None:
-    db = tmp_path / "crash.sqlite3"
+def test_kill_9_during_physical_entries_leaves_both_systems_agreeing(store_url: str) -> None:
+    db = store_url  # a SQLite file, then a PostgreSQL database (tests/conftest.py)
     pairs: list[tuple[str, str]] = []
     acknowledged: dict[str, str] = {}
     in_stock: set[str] = set()
