@@ -96,7 +96,8 @@ def test_a_dealer_sees_the_timeline_and_every_workflow_in_a_browser(reports: tup
 def test_demo_serves_replays_everything_and_writes_the_report(tmp_path: Path, capsys) -> None:  # noqa: ANN001
     from icarflex.scenarios.cli import main
 
-    assert main(["demo", "--report", str(tmp_path)]) == 0
+    flags = ["--exit", "--openflex-port", "0", "--icar-port", "0"]
+    assert main(["demo", *flags, "--report", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert str(tmp_path / "icarflex-report.html") in out and "CONFORME" in out
     assert ET.parse(tmp_path / "icarflex-junit.xml").getroot().get("failures") == "0"
