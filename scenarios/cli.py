@@ -101,6 +101,8 @@ def _targets(parser: argparse.ArgumentParser) -> None:
                         help="se passer de l'audit du journal (sinon un journal illisible est une erreur)")
     parser.add_argument("--seed", type=int, default=2025, help="graine des données générées")
     parser.add_argument("--report", help="écrire le JUnit XML et le rapport HTML dans ce dossier")
+    parser.add_argument("--pact", metavar="DOSSIER",
+                        help="écrire un contrat Pact v4 des appels du connecteur ICAR à OpenFlex")
     parser.add_argument("--quiet", "-q", action="store_true", help="le résumé seulement")
 
 

@@ -23,7 +23,7 @@ from icarflex.scenarios.narrative import Narrator
 from icarflex.scenarios.preflight import SetupError, check_ports, check_targets
 from icarflex.scenarios.report import write_reports
 from icarflex.scenarios.results import RunResult
-from icarflex.scenarios.runner import Runner, Targets
+from icarflex.scenarios.runner import AuditUnavailable, Runner, Targets
 from icarflex.scenarios.terminal import output
 
 ALL = "all"
@@ -81,7 +81,7 @@ def replay(args: argparse.Namespace, workflows: list[str], narrator: Narrator,
                        f"— graine {args.seed} — profil {profile}")
         with Runner(targets, expected=expected, seed=args.seed, negative=negative,
                     reset=getattr(args, "reset", False), profile_name=getattr(args, "profile", None),
-                    listener=narrator) as runner:
+                    listener=narrator, audit_required=not getattr(args, "no_audit", False)) as runner:
             result = runner.run(workflows)
             if getattr(args, "pact", None):
                 from icarflex.scenarios.pact import write_pact
@@ -118,7 +118,7 @@ def _guarded(command):  # noqa: ANN001, ANN202 - a decorator of commands
             raise  # the reader went away: the CLI ends quietly (scenarios/cli.py)
         except TargetUnreachable as exc:
             return _fail(f"cible injoignable pendant le rejeu : {exc}")
-        except (UsageError, SetupError, ContractError, OSError, ValueError) as exc:
+        except (UsageError, SetupError, AuditUnavailable, ContractError, OSError, ValueError) as exc:
             return _fail(str(exc))
     wrapper.__doc__ = command.__doc__
     return wrapper

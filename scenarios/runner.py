@@ -56,6 +56,10 @@ class Targets:
     dealer: str = "demo"
 
 
+class AuditUnavailable(RuntimeError):
+    """The targets' journals cannot be read, and the run was asked to audit them (exit 2)."""
+
+
 class Listener(Protocol):
     def scenario_started(self, scenario: ScenarioResult) -> None: ...
     def step_done(self, step: StepResult) -> None: ...
@@ -103,8 +107,10 @@ class Replay:
 class Runner:
     def __init__(self, targets: Targets, *, expected: ApiVoSettings | None = None, seed: int = 2025,
                  negative: bool = True, reset: bool = False, profile_name: str | None = None,
-                 listener: Listener | None = None, contract: Contract | None = None) -> None:
+                 listener: Listener | None = None, contract: Contract | None = None,
+                 audit_required: bool = False) -> None:
         self.targets, self.seed, self.negative, self.reset = targets, seed, negative, reset
+        self.audit_required = audit_required  # a journal that cannot be read stops the run
         self.contract = contract or load_contract()
         self.expected = expected or ApiVoSettings.defaults(self.contract)
         self.profile_name = profile_name
@@ -185,6 +191,9 @@ class Runner:
         pending, self._pending = self._pending, None
         reply = self.admin.journal(self._cursor, self.targets.dealer)
         if not reply.ok:
+            if self.audit_required:
+                raise AuditUnavailable(f"journal OpenFlex illisible en cours de rejeu : {reply.status} "
+                                       f"{str(reply.body)[:200]}")
             return []
         self._unread = False
         self._cursor = reply.body.get("next_after", self._cursor)
@@ -220,8 +229,11 @@ class Runner:
             self._cursor, self._unread = first.body.get("next_after", 0), False
             icar = self.icar_admin.journal(0)
             self._start = (self._cursor, icar.body.get("next_after", 0) if icar.ok else 0)
+        elif self.audit_required:
+            raise AuditUnavailable(f"journal OpenFlex illisible avec la clé admin ({first.status}) : l'audit "
+                                   "du trafic ne peut pas se faire — donnez --admin-key, ou --no-audit")
         else:
-            result.notes.append("journal OpenFlex indisponible : audit du journal non fait")
+            result.notes.append("journal OpenFlex indisponible : audit du journal non fait (--no-audit)")
         for note in result.notes:
             self.listener.note(note)
         settings = self.reader.settings()

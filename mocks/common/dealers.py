@@ -23,6 +23,7 @@ from icarflex.mocks.common.errors import ApiError, NotFound
 from icarflex.mocks.common.store import Migration, Store
 from pydantic import BaseModel, ConfigDict, Field
 
+
 def migrations(system: str) -> list[Migration]:
     return [Migration(1, f"""
 CREATE TABLE dealer_keys_{system} (
@@ -81,6 +82,10 @@ class KeyRing(Mapping[str, Mapping[str, str]]):
         stored = {row["dealer"] for row in self.store.query(f"SELECT DISTINCT dealer FROM {self.table}")}
         return configured | stored
 
+    @staticmethod
+    def fresh_name() -> str:
+        return secrets.token_hex(6)
+
     def create(self, dealer: str) -> dict[str, str]:
         keys = {actor: f"{dealer}-{actor}-key" for actor in self.actors()}
         now = datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -112,7 +117,7 @@ def dealers_blueprint() -> Blueprint:
     def create_dealer() -> Response:
         require("admin")
         body = parse_body(NewDealer)
-        dealer = body.dealer or f"t-{secrets.token_hex(6)}"
+        dealer = body.dealer or f"t-{KeyRing.fresh_name()}"
         ring, context = key_ring(), current_app.extensions["icarflex"]
         if dealer in ring.dealers():
             raise ApiError("CONFLICT", f"Le concessionnaire {dealer} existe déjà", fields=["dealer"])

@@ -12,9 +12,6 @@ from functools import cache
 
 from icarflex.contracts import Contract, load_contract
 
-DMS_ACTOR = load_contract().dms_actor
-
-
 
 @dataclass(frozen=True)
 class Lifecycle:
@@ -38,8 +35,9 @@ class Lifecycle:
 
 
 def _dms_moves(contract: Contract) -> list[tuple[str | None, str, tuple[str, ...]]]:
+    dms = contract.dms_actor
     return [(t.from_, t.to, t.requires) for t in contract.lifeline.transitions
-            if DMS_ACTOR in t.actors or DMS_ACTOR in t.gated_actors]
+            if dms in t.actors or dms in t.gated_actors]
 
 
 def _field(contract: Contract, name: str) -> str:
@@ -67,6 +65,6 @@ def lifecycle(contract: Contract | None = None) -> Lifecycle:
         frevo_field=_field(contract, "frevo_realised"), vat_field=_field(contract, "vat_recoverable"))
 
 
-def vat_regime_name(vat_recoverable: bool) -> str:
+def vat_regime_name(vat_recoverable: bool, contract: Contract | None = None) -> str:
     """The regime whose VAT is (or is not) recoverable (vehicle.yaml `vat_regimes`)."""
-    return load_contract().vat_regime_name(vat_recoverable)
+    return (contract or load_contract()).vat_regime_name(vat_recoverable)

@@ -169,6 +169,22 @@ class SyncSummary(BaseModel):
     at: str
 
 
+class OutboxOperation(BaseModel):
+    id: int
+    dealer: str
+    record_id: str
+    openflex_id: str
+    operation: str
+    state: Literal["PENDING", "FAILED", "DONE", "REFUSED"] = Field(
+        description="PENDING, FAILED : ouverte (rejouée avec les mêmes valeurs) ; DONE, REFUSED : soldée")
+    change: dict[str, Any] = Field(description="ce qui est poussé à OpenFlex (le N° de police inclus)")
+    police_number: str | None
+    attempts: int
+    last_sync_id: int | None
+    created_at: str
+    updated_at: str
+
+
 class DmsVehicle(BaseModel):
     id: str
     dealer: str
@@ -187,6 +203,8 @@ class DmsVehicle(BaseModel):
     frevo_total: float
     invoice: Invoice | None
     sync: SyncSummary | None = Field(description="dernier appel à OpenFlex pour ce VEH")
+    pending: OutboxOperation | None = Field(None, description="opération enregistrée, pas encore soldée "
+                                            "avec OpenFlex (elle est rejouée par le prochain appel)")
     created_at: str
     updated_at: str
 
@@ -222,6 +240,8 @@ class SyncEntry(BaseModel):
     error: str | None
     tries: list[SyncTry]
     duration_ms: int
+    outbox_id: int | None = Field(None, description="l'opération de l'outbox pour laquelle l'appel "
+                                  "a été fait")
 
 
 class SyncLogPage(BaseModel):
@@ -251,3 +271,23 @@ class RegisterEntry(BaseModel):
 class RegisterPage(BaseModel):
     items: list[RegisterEntry]
     next_after: int
+
+
+# --- the outbox (operations recorded before their push to OpenFlex) ------------------------
+class OutboxQuery(Body):
+    state: Literal["PENDING", "FAILED", "DONE", "REFUSED"] | None = None
+    after: int = Field(0, ge=0, le=2**62)
+    limit: int = Field(100, ge=1, le=1000)
+    dealer: str | None = Field(None, max_length=64, description="admin seulement")
+
+
+class OutboxPage(BaseModel):
+    items: list[OutboxOperation]
+    next_after: int
+
+
+class ReplayResult(BaseModel):
+    operation: OutboxOperation | None = Field(description="l'opération soldée par le rejeu "
+                                              "(null : écriture brute)")
+    sync: SyncEntry = Field(description="le nouvel appel à OpenFlex")
+    record: DmsVehicle | None

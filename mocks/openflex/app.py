@@ -27,6 +27,7 @@ from icarflex.mocks.common.app import build_app
 from icarflex.mocks.common.auth import demo_keys
 from icarflex.mocks.common.journal import annotate
 from icarflex.mocks.common.store import Store
+from icarflex.mocks.openflex import provider_states
 from icarflex.mocks.openflex.reference import ReferenceTable
 from icarflex.mocks.openflex.routes import build_api
 from icarflex.mocks.openflex.service import OpenFlexService
@@ -52,6 +53,7 @@ def create_app(config: Mapping[str, Any] | None = None, contract: Contract | Non
                     contract=contract)
     if app.config["KEYS"] is None:
         app.config["KEYS"] = demo_keys(DEMO_ACTORS)
+    provider_states.install(app)  # Pact provider states (icarflex run --pact)
     return app
 
 

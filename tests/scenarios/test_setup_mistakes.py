@@ -134,3 +134,9 @@ def test_an_upstream_503_is_shown_with_status_and_body_not_as_broken_rules(
     assert "ICAR a répondu 504 à POST /api/v1/vehicles/" in captured.err and "503" in captured.err
     assert "✗R3" not in captured.out and "statut OpenFlex : None" not in captured.out
     assert "SANS VERDICT" in captured.out and "NON CONFORME" not in captured.out
+
+
+def test_local_run_with_a_refused_admin_key_fails_unless_no_audit(capsys: Capture) -> None:
+    line = one_line_exit_2(["run", "casse", "--admin-key", "wrong"], capsys)
+    assert "journal OpenFlex illisible" in line and "--no-audit" in line
+    assert main(["run", "casse", "--admin-key", "wrong", "--no-audit", "-q"]) == 0

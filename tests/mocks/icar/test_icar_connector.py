@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from flask import Flask, jsonify, request
 from icarflex.mocks.common.server import LiveServer
-from icarflex.mocks.common.store import Migration, open_store
+from icarflex.mocks.common.store import open_store
 from icarflex.mocks.icar.connector import ConnectorSettings, OpenFlexConnector, applied
-from icarflex.mocks.icar.synclog import SCHEMA, CallContext, SyncLog
+from icarflex.mocks.icar.migrations import MIGRATIONS
+from icarflex.mocks.icar.synclog import CallContext, SyncLog
 
 
 def closed_port() -> int:
@@ -94,5 +95,5 @@ def test_a_write_that_landed_before_its_timeout_is_not_sent_again(tmp_path):
 
 def sync_log(folder: Path) -> SyncLog:
     store = open_store(folder / "sync.sqlite3")
-    store.migrate("icar", [Migration(1, SCHEMA)])
+    store.migrate("icar", MIGRATIONS)
     return SyncLog(store)
