@@ -33,11 +33,17 @@ class SetupError(Exception):
 class Target:
     system: str     # what the flag says it is
     url: str
+    probe: str | None = None  # its own cheap read, when a wire mapping moves it
+
+    def probe_path(self, system: str) -> str:
+        return self.probe if self.probe and system == self.system else PROBES[system][0]
 
 
-def check_targets(openflex_url: str, icar_url: str, keys: Mapping[str, str], *, audit: bool) -> None:
-    """Raise `SetupError` naming the first setup mistake; return when both targets are usable."""
-    targets = [Target("openflex", openflex_url), Target("icar", icar_url)]
+def check_targets(openflex_url: str, icar_url: str, keys: Mapping[str, str], *, audit: bool,
+                  openflex_settings_path: str | None = None) -> None:
+    """Raise `SetupError` naming the first setup mistake; return when both targets are usable.
+    `openflex_settings_path`: where OpenFlex serves its parameterization (a wire mapping's)."""
+    targets = [Target("openflex", openflex_url, openflex_settings_path), Target("icar", icar_url)]
     for target in targets:
         _has_scheme(target)
     with requests.Session() as session:
@@ -109,7 +115,7 @@ def _identity(session: requests.Session, target: Target, keys: Mapping[str, str]
 
 def _probe(session: requests.Session, target: Target, system: str,
            keys: Mapping[str, str]) -> requests.Response:
-    return _get(session, target, PROBES[system][0], keys.get(ACTORS[system][0]))
+    return _get(session, target, target.probe_path(system), keys.get(ACTORS[system][0]))
 
 
 def _shaped(reply: requests.Response, system: str) -> bool:
@@ -118,7 +124,7 @@ def _shaped(reply: requests.Response, system: str) -> bool:
 
 
 def _key_accepted(session: requests.Session, target: Target, actor: str, key: str) -> None:
-    path = PROBES[target.system][0]
+    path = target.probe_path(target.system)
     reply = _get(session, target, path, key)
     if reply.status_code in (401, 403):
         body = _json(reply)
