@@ -10,11 +10,11 @@ install of icarflex in this venv stays inert, and the test checks icarflex is th
 """
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
 import sysconfig
-import re
 import textwrap
 from pathlib import Path
 
