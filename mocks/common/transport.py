@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,6 +36,9 @@ from urllib3.util import Retry, Timeout
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 CA_BUNDLE_VARIABLES = ("ICARFLEX_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
 _SAFE_URL = "!#$%&'()*+,/:;=?@[]~"  # what `requests` leaves unquoted in a URL
+# urllib3 warns of each retry it makes; what fails in the end is raised (`TransportError`) and
+# said by the caller, so the warning would only be noise on a CLI user's terminal.
+logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 
 
 class TransportError(Exception):
