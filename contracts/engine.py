@@ -248,7 +248,9 @@ def precondition_holds(contract: Contract, name: str, vehicle: Mapping[str, Any]
         return vehicle.get(pre.present) not in (None, "")
     if pre.not_in is not None:
         field, values = next(iter(pre.not_in.items()))
-        return vehicle.get(field) is not None and vehicle.get(field) not in values
+        if vehicle.get(field) is None:
+            return pre.absent_holds
+        return vehicle.get(field) not in values
     return any(_reservation_is(contract, shape, r) for r in vehicle.get("reservations") or []
                for shape in pre.reservation or ())
 

@@ -136,6 +136,15 @@ class VatRegime(Strict):
     label: str
 
 
+class TradeInStages(Strict):
+    """The stages of a trade-in estimation (vehicle.yaml `trade_in_stages`), values of `field`."""
+
+    field: str
+    estimated: str
+    recovered: str
+    withdrawn: str
+
+
 class VehicleSpec(Strict):
     fields: dict[str, FieldSpec]
     required_at_creation: tuple[str, ...]
@@ -144,6 +153,7 @@ class VehicleSpec(Strict):
     reservations: ReservationSpec
     order_price_field: str | None = None
     trade_in_sets: dict[str, Any] = {}
+    trade_in_stages: TradeInStages | None = None
     vat_regimes: dict[str, VatRegime] = {}
     vat_by_origin: dict[str, str] = {}  # origin → the regime fixed by it (rule R9)
 
@@ -233,6 +243,7 @@ class Precondition(Strict):
     field: str
     message: str
     label: str | None = None  # French label of `field` when it is not a vehicle field
+    absent_holds: bool = False  # not_in: a vehicle without the field meets it (else it does not)
 
     @model_validator(mode="after")
     def _one_kind(self) -> Precondition:
@@ -552,6 +563,16 @@ class Contract:
                      if name in self.vehicle.fields and self.vehicle.fields[name].type == "enum"
                      and value not in self.enum_values(name)]
         origins = self.enum_values("origin")
+        stages = self.vehicle.trade_in_stages
+        if stages is not None:
+            spec = self.vehicle.fields.get(stages.field)
+            if spec is None or not spec.read_only:
+                problems.append(f"vehicle.yaml: trade_in_stages.field {stages.field!r}: "
+                                "not a read-only field")
+            else:
+                problems += [f"vehicle.yaml: trade_in_stages: {v!r} is not a {stages.field} value"
+                             for v in (stages.estimated, stages.recovered, stages.withdrawn)
+                             if v not in self.enum_values(stages.field)]
         order = self.vehicle.order_price_field
         if order is not None and order not in self.vehicle.price_fields:
             problems.append(f"vehicle.yaml: order_price_field {order!r} is not one of price_fields")

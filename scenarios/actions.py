@@ -39,6 +39,18 @@ def estimate_trade_in(replay: Replay, actor: str, inputs: Mapping[str, Any]) -> 
 
 
 @action
+def recover_trade_in(replay: Replay, actor: str, inputs: Mapping[str, Any]) -> None:
+    """« Récupération du véhicule dans le stock » (guide §1): the deal signed, the trade-in enters stock."""
+    replay.openflex(actor).recover_trade_in(replay.values["opportunity_id"], replay.values["vehicle_id"])
+
+
+@action
+def lose_opportunity(replay: Replay, actor: str, inputs: Mapping[str, Any]) -> None:
+    """The opportunity is lost: its estimated trade-in is withdrawn, never entered."""
+    replay.openflex(actor).lose_opportunity(replay.values["opportunity_id"])
+
+
+@action
 def create_vehicle(replay: Replay, actor: str, inputs: Mapping[str, Any]) -> None:
     """Creation in « Véhicules » (achat direct), in Pré-Rentrée (rule R1)."""
     reply = replay.openflex(actor).create_vehicle({**inputs["vehicle"], **inputs.get("set", {})})

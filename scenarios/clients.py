@@ -168,6 +168,12 @@ class OpenFlexClient(HttpClient):
     def estimate_trade_in(self, opportunity_id: str, vehicle: Mapping[str, Any]) -> Reply:
         return self.api("POST", "trade_ins", dict(vehicle), opportunity_id=opportunity_id)
 
+    def recover_trade_in(self, opportunity_id: str, vehicle_id: str) -> Reply:
+        return self.api("POST", "trade_in_recovery", opportunity_id=opportunity_id, vehicle_id=vehicle_id)
+
+    def lose_opportunity(self, opportunity_id: str) -> Reply:
+        return self.api("POST", "opportunity_loss", opportunity_id=opportunity_id)
+
     def place_order(self, opportunity_id: str, vehicle_id: str, price: float) -> Reply:
         return self.api("POST", "order", {"vehicle_id": vehicle_id, "price": price},
                         opportunity_id=opportunity_id)

@@ -157,6 +157,19 @@ def opportunity_ops(api: Api, m: Any, contract: Contract, on_vehicle: dict[str, 
         vehicle = backend().estimate_trade_in(who.dealer, who.actor, opportunity_id, dump(body))
         return vehicle_reply(vehicle, api.prefix, True)
 
+    @api.operation("POST", "/opportunities/<opportunity_id>/trade-ins/<vehicle_id>/recovery",
+                   summary="Récupération du véhicule dans le stock (affaire signée)", actors=OPENFLEX_USER,
+                   response=m.Vehicle, tags=("opportunities",))
+    def recover_trade_in(who: Any, opportunity_id: str, vehicle_id: str) -> Any:
+        vehicle = backend().recover_trade_in(who.dealer, who.actor, opportunity_id, vehicle_id)
+        return vehicle_reply(vehicle, api.prefix, False)
+
+    @api.operation("POST", "/opportunities/<opportunity_id>/loss",
+                   summary="Opportunité perdue (reprise retirée)", actors=OPENFLEX_USER,
+                   response=m.Opportunity, tags=("opportunities",))
+    def lose_opportunity(who: Any, opportunity_id: str) -> Any:
+        return backend().lose_opportunity(who.dealer, who.actor, opportunity_id)
+
     @api.operation("POST", "/opportunities/<opportunity_id>/order", summary="Commander un véhicule",
                    actors=OPENFLEX_USER, body=m.OrderCreate, response=m.Opportunity, status=201,
                    tags=("opportunities",))

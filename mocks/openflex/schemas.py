@@ -149,7 +149,8 @@ def opportunity_models(contract: Contract) -> SimpleNamespace:
             "Opportunity", __config__=ConfigDict(extra="forbid"),
             __doc__="Une opportunité (module « Opportunités ») : reprises estimées et commande",
             id=(str, ...), dealer=(str, ...), customer=(customer, ...), trade_ins=(list[str], ...),
-            order=(order | None, ...), created_at=(Timestamp, ...), created_by=(str, ...)))
+            order=(order | None, ...), created_at=(Timestamp, ...), created_by=(str, ...),
+            lost_at=(Timestamp | None, None)))
 
 
 def listing_models(contract: Contract, vehicle: type[BaseModel]) -> SimpleNamespace:

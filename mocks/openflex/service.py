@@ -175,12 +175,13 @@ class OpenFlexService:
             raise ApiError.from_violations(verdict)
 
     def _create(self, r: Repositories, dealer: str, actor: str, data: Mapping[str, Any],
-                opportunity_id: str | None = None) -> dict[str, Any]:
+                opportunity_id: str | None = None,
+                computed: Mapping[str, Any] | None = None) -> dict[str, Any]:
         change = {k: v for k, v in data.items() if v is not None}
         self.audit(vehicle_before=None)
         self._enforce(actor, None, change, self.settings_for(r, dealer))
         vehicle = {name: None for name in self.contract.vehicle.fields}
-        vehicle.update(change, status=self.contract.entry_status)
+        vehicle.update(change, **(computed or {}), status=self.contract.entry_status)
         vehicle.update(self.reference.match(vehicle.get("vin"), vehicle.get("registration")).to_json())
         stamp = now()
         vehicle_id = r.vehicles.add(dealer, vehicle, stamp, opportunity_id)
@@ -262,9 +263,67 @@ class OpenFlexService:
             if data.get(name) not in (None, value):
                 raise ValidationFailed(f"Une reprise a pour {name} {value} (reçu : {data[name]})",
                                        fields=[name])
+        stages = self.contract.vehicle.trade_in_stages
+        computed = {stages.field: stages.estimated} if stages else {}
         with self.unit() as r:
             self._opportunity(r, dealer, opportunity_id)
-            return self._create(r, dealer, actor, {**data, **sets}, opportunity_id)
+            return self._create(r, dealer, actor, {**data, **sets}, opportunity_id, computed)
+
+    def recover_trade_in(self, dealer: str, actor: str, opportunity_id: str,
+                         vehicle_id: str) -> dict[str, Any]:
+        """« Récupération du véhicule dans le stock » (guide §1): the deal is signed, the estimated
+        trade-in becomes a stock vehicle (still Pré-Rentrée, until ICAR books its physical entry)."""
+        stages = self._stages()
+        with self.unit() as r:
+            opportunity = self._opportunity(r, dealer, opportunity_id)
+            vehicle = self._trade_in(r, dealer, opportunity, vehicle_id, stages.estimated, "récupérer")
+            return self._set_stage(r, dealer, actor, vehicle, stages.recovered)
+
+    def lose_opportunity(self, dealer: str, actor: str, opportunity_id: str) -> dict[str, Any]:
+        """The opportunity is lost: its estimated trade-ins are withdrawn, never entered."""
+        stages = self._stages()
+        with self.unit() as r:
+            opportunity = self._opportunity(r, dealer, opportunity_id, lock=True)
+            if opportunity.get("lost_at") is not None or opportunity["order"] is not None:
+                raise Conflict(f"L'opportunité {opportunity_id} est déjà "
+                               f"{'perdue' if opportunity.get('lost_at') else 'commandée'}", fields=["order"])
+            for vehicle_id in opportunity["trade_ins"]:
+                vehicle = self._vehicle(r, dealer, vehicle_id, lock=True)
+                if vehicle.get(stages.field) == stages.estimated:
+                    self._set_stage(r, dealer, actor, vehicle, stages.withdrawn)
+            doc = {k: v for k, v in opportunity.items() if k != "trade_ins"}
+            r.opportunities.save({**doc, "lost_at": now()})
+            return self._opportunity(r, dealer, opportunity_id)
+
+    def _stages(self) -> Any:
+        stages = self.contract.vehicle.trade_in_stages
+        if stages is None:
+            raise Conflict("Ce contrat ne suit pas les étapes d'une reprise (trade_in_stages)", fields=[])
+        return stages
+
+    def _trade_in(self, r: Repositories, dealer: str, opportunity: Mapping[str, Any], vehicle_id: str,
+                  stage: str, doing: str) -> dict[str, Any]:
+        stages = self._stages()
+        if vehicle_id not in opportunity["trade_ins"]:
+            raise VehicleNotFound(vehicle_id)
+        vehicle = self._vehicle(r, dealer, vehicle_id, lock=True)
+        if vehicle.get(stages.field) != stage:
+            raise Conflict(f"Reprise {vehicle_id} {vehicle.get(stages.field)} : impossible de la {doing} "
+                           f"(attendu {stage})", fields=[stages.field])
+        return vehicle
+
+    def _set_stage(self, r: Repositories, dealer: str, actor: str, before: dict[str, Any],
+                   stage: str) -> dict[str, Any]:
+        """A trade-in's stage, a field OpenFlex computes (read-only for every actor), versioned and
+        in the change feed like any write."""
+        field = self._stages().field
+        stamp, version = now(), version_of(before) + 1
+        after = {**before, field: stage, "updated_at": stamp, "version_tag": version_tag(version)}
+        if not r.vehicles.save(after, version_of(before), version):
+            raise WrittenMeanwhile(before["id"])
+        r.events.record(dealer, events.VEHICLE_UPDATED, actor, before["id"],
+                        {"changes": {field: stage}, "before": {field: before.get(field)}}, stamp)
+        return self._vehicle(r, dealer, before["id"])
 
     def place_order(self, dealer: str, actor: str, opportunity_id: str,
                     data: dict[str, Any]) -> dict[str, Any]:
