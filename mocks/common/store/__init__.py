@@ -14,6 +14,10 @@ Contract (what a repository may rely on, on SQLite and PostgreSQL alike):
   rowcount). Unique indexes refuse duplicates (`UniqueViolation`); a named counter
   (`next_number`) is taken under a row lock held until commit: numbers come out in
   commit order, never twice, and a rolled-back number was never seen by anyone.
+- `store.transaction(durable=False)`: for what may be lost in a power cut but not in a crash
+  of the process (the request journal): committed before the block returns, its flush to
+  disk left to the next durable commit (SQLite `synchronous=NORMAL`, PostgreSQL
+  `synchronous_commit=off`). Every write of the fakes' state is durable.
 - `store.read()` is a read-only unit (one consistent snapshot of its statements);
   `store.query/one/scalar` run one read each.
 - SQL is one portable text: `?` placeholders, `ON CONFLICT`, `RETURNING`, no driver function;
@@ -98,7 +102,7 @@ class Store(Protocol):
     dialect: str
     location: str  # what to show a user: the file, or the PostgreSQL host and database
 
-    def transaction(self) -> AbstractContextManager[Transaction]: ...
+    def transaction(self, durable: bool = True) -> AbstractContextManager[Transaction]: ...
 
     def read(self) -> AbstractContextManager[Transaction]: ...
 

@@ -131,8 +131,10 @@ class PostgresStore:
             raise StoreUnavailable(f"{self.location} : aucune connexion libre ({_cause(exc)})") from exc
 
     @contextmanager
-    def transaction(self) -> Iterator[_Tx]:
+    def transaction(self, durable: bool = True) -> Iterator[_Tx]:
         with self._borrowed() as conn, conn.transaction():
+            if not durable:  # the server's WAL, flushed within ms: lost only if PostgreSQL itself crashes
+                conn.execute("SET LOCAL synchronous_commit TO OFF")
             yield _Tx(conn, self.location)
 
     @contextmanager

@@ -190,3 +190,12 @@ def test_a_temporary_store_goes_with_its_last_reference() -> None:
     import gc
     gc.collect()
     assert not path.exists()
+
+
+def test_a_light_transaction_commits_too(store: Store, store_url: str) -> None:
+    """`durable=False` (the journal): committed when the block returns, seen by another store."""
+    with store.transaction(durable=False) as tx:
+        tx.insert("items", {"name": "journaled"})
+    other = open_store(store_url)
+    assert other.scalar("SELECT COUNT(*) FROM items WHERE name = 'journaled'") == 1
+    other.close()
