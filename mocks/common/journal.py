@@ -87,8 +87,6 @@ class Journal:
         self.store, self.system, self.limit = store, system, limit
         self.table = f"journal_{system}"
         store.migrate(self.table, migrations(system))
-        self._insert = (f"INSERT INTO {self.table} (seq, {', '.join(_COLUMNS)}) "
-                        f"VALUES ({','.join('?' * (len(_COLUMNS) + 1))})")
 
     def record(self, response: Response) -> None:
         """Commit this request's entry (before its response is sent)."""
@@ -102,8 +100,7 @@ class Journal:
         row = _row(time.time(), getattr(context, "identity", None), req.method, req.path, req.query_string,
                    _request_body(req), response.status_code, reply, getattr(context, "journal", None) or {})
         with self.store.transaction(durable=False) as tx:  # see the store: a crash of serve loses none
-            seq = tx.next_number(self.table)
-            tx.execute(self._insert, (seq, *row))
+            seq = tx.append(self.table, "seq", [dict(zip(_COLUMNS, row, strict=True))], counter=self.table)
             if seq % _TRIM_EVERY == 0:
                 tx.execute(f"DELETE FROM {self.table} WHERE seq <= ?", (seq - self.limit,))
 

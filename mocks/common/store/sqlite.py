@@ -36,7 +36,7 @@ from icarflex.mocks.common.store import (
     StoreUnavailable,
     UniqueViolation,
 )
-from icarflex.mocks.common.store.schema import COUNTER_SQL, migrate, statements
+from icarflex.mocks.common.store.schema import COUNTER_SQL, append, migrate, statements
 
 BUSY_TIMEOUT_S = 30.0  # another process's writer: wait this long for SQLite's lock
 TOKENS = {"id": "INTEGER PRIMARY KEY AUTOINCREMENT", "real": "REAL", "bigint": "INTEGER"}
@@ -97,6 +97,9 @@ class _Tx:
 
     def next_number(self, name: str, count: int = 1) -> int:
         return int(self.scalar(COUNTER_SQL, (name, count)))
+
+    def append(self, table: str, key: str, rows: list[dict[str, Any]], counter: str | None = None) -> int:
+        return append(self, table, key, rows, counter)
 
     def script(self, ddl: str) -> None:
         for statement in statements(ddl.format(**TOKENS)):
@@ -167,8 +170,11 @@ class SQLiteStore:
                 raise _translate(exc, self.location) from exc
 
     @contextmanager
-    def read(self) -> Iterator[_Tx]:
+    def read(self, snapshot: bool = True) -> Iterator[_Tx]:
         conn = self._connection()
+        if not snapshot:  # each statement its own snapshot: no BEGIN, no COMMIT
+            yield _Tx(conn, self.location)
+            return
         self._begin(conn, "BEGIN")
         try:
             yield _Tx(conn, self.location)
