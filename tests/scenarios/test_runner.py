@@ -39,7 +39,8 @@ def test_each_workflow_replays_green_with_both_statuses_at_every_step(full_run: 
         if step.icar_status is not None:
             assert step.icar_status == CONTRACT.icar_status_for(expected.status)
         assert step.findings == [] or not any(f.failing for f in step.findings)
-    assert result.steps[-1].icar_status == CONTRACT.icar_status_for(contract_steps[-1].status)
+    if any(s.icar_status is not None for s in result.steps):  # an abandoned estimation never reaches ICAR
+        assert result.steps[-1].icar_status == CONTRACT.icar_status_for(contract_steps[-1].status)
 
 
 @pytest.mark.parametrize(("workflow", "twin"), TWINS, ids=[t.id for _, t in TWINS])

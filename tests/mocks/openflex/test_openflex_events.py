@@ -14,15 +14,18 @@ def test_every_kind_of_change_is_one_event_with_its_data(world: World):
     ref = world.reference(2)
     vehicle = world.mobile.post(f"/opportunities/{opportunity['id']}/trade-ins", {
         "origin": "PARTICULIER", "destination": "MARCHAND", "vin": ref["vin"]}).ok(201)
+    world.openflex.post(f"/opportunities/{opportunity['id']}/trade-ins/{vehicle['id']}/recovery", {}).ok()
     world.dms.patch(f"/vehicles/{vehicle['id']}", {"police_number": "P-1", "status": "ENTREE_PHYSIQUE"}).ok()
     reservation = world.openflex.post(f"/vehicles/{vehicle['id']}/reservations", {
         "kind": "UNLIMITED", "blocks_sale": True, "blocks_publication": True}).ok(201)
     world.openflex.delete(f"/vehicles/{vehicle['id']}/reservations/{reservation['id']}").ok(204)
     feed = world.dms.get("/events").ok()
     assert [e["type"] for e in feed["items"]] == [
-        "opportunity.created", "vehicle.created", "vehicle.updated", "vehicle.status_changed",
-        "reservation.added", "reservation.removed"]
-    created, updated, moved, added = feed["items"][1:5]
+        "opportunity.created", "vehicle.created", "vehicle.updated", "vehicle.updated",
+        "vehicle.status_changed", "reservation.added", "reservation.removed"]
+    created, recovered, updated, moved, added = feed["items"][1:6]
+    assert recovered["data"]["changes"] == {"trade_in_state": "RECUPEREE"}
+    assert recovered["actor"] == "openflex_user"
     assert (created["vehicle_id"], created["actor"], created["data"]["opportunity_id"]) == (
         vehicle["id"], "mobile_app", opportunity["id"])
     assert updated["data"]["changes"] == {"police_number": "P-1", "status": "ENTREE_PHYSIQUE"}
