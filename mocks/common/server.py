@@ -4,6 +4,13 @@
 in-process runner and the demo; `url` is where it answers. waitress's "Task queue depth"
 warning, written for every request that waits for a thread (that is, all the time under
 load), is kept for real trouble only: it cost ~5% of the requests/s of a loaded fake.
+
+No client starves the others (issue 15): waitress reads every request in its event loop and
+hands a thread only a request it has whole, so idle keep-alive connections and half-sent
+requests cost a socket each, never a thread. `SERVING` lifts waitress's limit of 100
+connections far above any load we expect (with `poll()`, as `select()` stops at descriptor
+1,024, and the process's descriptor limit raised to match), and closes a connection silent
+for `channel_timeout` seconds, whether idle or half-sent.
 """
 from __future__ import annotations
 
@@ -11,17 +18,47 @@ import logging
 import threading
 from typing import Any
 
+try:
+    import resource
+except ImportError:  # not on Windows
+    resource = None  # type: ignore[assignment]
+
 from waitress.server import create_server
 
 _ROUND_S = 0.1  # how long one round of the server loop may wait for activity
 logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+CONNECTION_LIMIT = 4_096
+_SPARE_DESCRIPTORS = 256  # for the store, the journal, the connector's own connections
+SERVING: dict[str, Any] = {
+    "channel_timeout": 30,   # seconds a connection may stay silent (idle, or in a half-sent request)
+    "cleanup_interval": 5,   # how often silent connections are looked for
+    "asyncore_use_poll": True,
+}
+
+
+def serving_options() -> dict[str, Any]:
+    """waitress's options against hostile clients, the connection limit within the descriptors
+    this process may open (its soft limit raised to the hard one when needed)."""
+    limit = CONNECTION_LIMIT
+    if resource is not None:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = CONNECTION_LIMIT + _SPARE_DESCRIPTORS
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            soft = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        if soft != resource.RLIM_INFINITY:
+            limit = min(limit, soft - _SPARE_DESCRIPTORS)
+    return {**SERVING, "connection_limit": max(limit, 100)}
 
 
 class LiveServer:
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, threads: int = 8) -> None:
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, threads: int = 8,
+                 serving: dict[str, Any] | None = None) -> None:
+        """`serving`: waitress options laid over `SERVING` (tests shorten the timeouts)."""
         self.app = app
-        self._server = create_server(app, host=host, port=port, threads=threads,
-                                     ident="icarflex", clear_untrusted_proxy_headers=True)
+        self._server = create_server(app, host=host, port=port, threads=threads, ident="icarflex",
+                                     clear_untrusted_proxy_headers=True,
+                                     **{**serving_options(), **(serving or {})})
         self.host = host
         self.port = self._server.effective_port  # type: ignore[union-attr]
         self._stopping = threading.Event()
