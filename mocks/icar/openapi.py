@@ -16,7 +16,7 @@ REGENERATE = "python -m icarflex.mocks.icar.openapi"
 
 def document() -> dict[str, Any]:
     from icarflex.mocks.icar.app import create_app
-    app = create_app({"DB": ":memory:"})
+    app = create_app()  # a temporary store
     return app.extensions["icarflex"].api.document()
 
 

@@ -14,11 +14,9 @@ from typing import Any
 from icarflex.mocks.common.errors import Conflict, NotFound, ValidationFailed
 from icarflex.mocks.common.store import dumps
 from icarflex.mocks.openflex import events
-from icarflex.mocks.openflex.schemas import ORDER_KIND
+from icarflex.mocks.openflex.schemas import DATED_KIND, ORDER_KIND
 from icarflex.mocks.openflex.tables import next_id, now
 from icarflex.mocks.openflex.vehicles import VehiclesMixin
-
-DATED_KIND = "DATED"  # the one kind that ends on a date
 
 
 class ReservationsMixin(VehiclesMixin):

@@ -120,7 +120,8 @@ def test_silent_connections_are_closed_after_the_channel_timeout(tmp_path):
         deadline = time.monotonic() + 15
         for sock in sockets:
             sock.settimeout(max(0.1, deadline - time.monotonic()))
-            try:
-                assert sock.recv(65536) == b""  # closed by the server
+            try:  # what was answered, then the end: closed by the server (a timeout raises)
+                while sock.recv(65536):
+                    pass
             except ConnectionResetError:
                 pass
