@@ -11,6 +11,7 @@ from icarflex.contracts.engine import (
     has_sale_channel,
     is_blocking_reservation,
     is_published,
+    precondition_holds,
 )
 from icarflex.contracts.models import Contract, ContractError, load_contract
 from icarflex.contracts.profile import ApiVoSettings, ProfileError, load_profile
@@ -18,4 +19,5 @@ from icarflex.contracts.profile import ApiVoSettings, ProfileError, load_profile
 __all__ = [
     "ApiVoSettings", "Contract", "ContractError", "ProfileError", "Violation", "evaluate",
     "has_sale_channel", "is_blocking_reservation", "is_published", "load_contract", "load_profile",
+    "precondition_holds",
 ]

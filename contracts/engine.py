@@ -10,6 +10,7 @@ vehicle is None and the change is the creation body.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -44,6 +45,7 @@ def evaluate(contract: Contract, settings: ApiVoSettings, actor: str,
         violations += _creation(contract, settings, actor, change)
     violations += _field_rights(contract, settings, actor, touched, creating=vehicle is None)
     violations += _values(contract, settings, touched, merged)
+    violations += _purchase_vat(contract, touched, merged, creating=vehicle is None)
     if "status" in touched and vehicle is not None:
         violations += _status_move(contract, settings, actor, current, merged)
     if vehicle is not None and set(touched) - {"status"}:
@@ -59,7 +61,8 @@ def evaluate_unknown_state(contract: Contract, settings: ApiVoSettings, actor: s
     R2) and the prices (R7). A status move needs the state and is not judged here."""
     touched = {k: v for k, v in change.items() if k != "status"}
     return (_field_rights(contract, settings, actor, touched, creating=False)
-            + _values(contract, settings, touched, touched))
+            + _values(contract, settings, touched, touched)
+            + _purchase_vat(contract, touched, touched, creating=False))
 
 
 def order_price_violations(contract: Contract, settings: ApiVoSettings, price: Any) -> list[Violation]:
@@ -160,6 +163,7 @@ def _values(contract: Contract, settings: ApiVoSettings, touched: Mapping[str, A
                 out.append(_violation(contract, "PRICE_NOT_ALLOWED", contract.rule_for("low_prices"), name,
                                       f"Prix de vente ≤ 1 refusé : {PRICE_SETTING} est à NON",
                                       PRICE_SETTING))
+    out += _formats(contract, touched, merged)
     for constraint in contract.vehicle.constraints:
         if constraint.field not in touched and constraint.other not in touched:
             continue
@@ -167,6 +171,48 @@ def _values(contract: Contract, settings: ApiVoSettings, touched: Mapping[str, A
         if first and second and str(first) > str(second):
             out.append(_violation(contract, "VALIDATION_ERROR", None, constraint.field, constraint.message))
     return out
+
+
+def _formats(contract: Contract, touched: Mapping[str, Any], merged: Mapping[str, Any]) -> list[Violation]:
+    """A field with `formats` (the plate: SIV, FNI, foreign) takes a format its `when` allows, checked
+    when the field or a field a `when` reads changes (a foreign plate needs an import)."""
+    out = []
+    for name, spec in contract.vehicle.fields.items():
+        value = merged.get(name)
+        readers = {name, *(k for fmt in spec.formats or () for k in fmt.when or {})}
+        if not spec.formats or not isinstance(value, str) or not readers & set(touched):
+            continue
+        if not any(re.fullmatch(fmt.pattern, value) and _matches(merged, fmt.when) for fmt in spec.formats):
+            accepted = "; ".join(fmt.label + (" si " + ", ".join(f"{k} = {v}" for k, v in fmt.when.items())
+                                              if fmt.when else "") for fmt in spec.formats)
+            out.append(_violation(contract, "VALIDATION_ERROR", None, name,
+                                  f"{value!r} : format non accepté (formats : {accepted})"))
+    return out
+
+
+def _matches(vehicle: Mapping[str, Any], when: Mapping[str, Any] | None) -> bool:
+    return all(vehicle.get(k) == v for k, v in (when or {}).items())
+
+
+def _purchase_vat(contract: Contract, touched: Mapping[str, Any], merged: Mapping[str, Any],
+                  creating: bool) -> list[Violation]:
+    """Rule R9: the VAT regime comes from the purchase. An origin that fixes it (a private seller:
+    margin scheme) refuses the other value; any other origin states it at the creation."""
+    field, rule = "vat_recoverable", contract.rule_for("vat_regime")
+    if not creating and not {"origin", field} & set(touched):
+        return []
+    fixed, value, origin = contract.fixed_vat_recoverable(merged.get("origin")), merged.get(field), \
+        merged.get("origin")
+    if fixed is not None and value is not None and value != fixed:
+        regime = contract.vat_regime_name(fixed)
+        return [_violation(contract, "VALIDATION_ERROR", rule, field,
+                           f"Origine {origin} : {contract.vehicle.vat_regimes[regime].label}, "
+                           f"{field} = {str(fixed).lower()}")]
+    if creating and fixed is None and origin is not None and value is None:
+        return [_violation(contract, "VALIDATION_ERROR", rule, field,
+                           f"Origine {origin} : le régime de TVA se déclare à l'achat ({field}), "
+                           "sans valeur par défaut")]
+    return []
 
 
 def _status_move(contract: Contract, settings: ApiVoSettings, actor: str,
@@ -185,8 +231,7 @@ def _status_move(contract: Contract, settings: ApiVoSettings, actor: str,
                   else f"réservé à {', '.join(transition.actors) or 'personne'}")
         return [_violation(contract, "TRANSITION_NOT_ALLOWED", transition.rules[0], "status",
                            f"{source} → {target} par {actor} : {reason}", capability)]
-    return [_precondition(contract, name) for name in transition.requires
-            if not _holds(contract, name, merged)]
+    return [_precondition(contract, name) for name in unmet_preconditions(contract, transition, merged)]
 
 
 def _precondition(contract: Contract, name: str) -> Violation:
@@ -194,16 +239,28 @@ def _precondition(contract: Contract, name: str) -> Violation:
     return _violation(contract, pre.code, pre.rule, pre.field, pre.message, label=pre.label)
 
 
-def _holds(contract: Contract, name: str, vehicle: Mapping[str, Any]) -> bool:
-    if name == "police_number":
-        return bool(vehicle.get("police_number"))
-    if name == "reconciled":
-        return vehicle.get("reconciliation") not in (None, "NOT_RECONCILED")
-    if name == "invoiced_sale_price":
-        return vehicle.get("invoiced_sale_price") is not None
-    if name == "sale_channel":
-        return has_sale_channel(contract, vehicle.get("reservations") or [])
-    raise KeyError(f"unknown precondition {name!r}")
+def precondition_holds(contract: Contract, name: str, vehicle: Mapping[str, Any]) -> bool:
+    """Does the precondition `name` of lifeline.yaml hold on `vehicle`? The one evaluator of the
+    typed preconditions: the engine, the seed and the tests all call it."""
+    pre = contract.lifeline.preconditions[name]
+    if pre.present is not None:
+        return vehicle.get(pre.present) not in (None, "")
+    if pre.not_in is not None:
+        field, values = next(iter(pre.not_in.items()))
+        return vehicle.get(field) is not None and vehicle.get(field) not in values
+    return any(_reservation_is(contract, shape, r) for r in vehicle.get("reservations") or []
+               for shape in pre.reservation or ())
+
+
+def unmet_preconditions(contract: Contract, transition: Transition, vehicle: Mapping[str, Any]) -> list[str]:
+    """The preconditions of `transition` that do not hold on `vehicle`, in the contract's order."""
+    return [name for name in transition.requires if not precondition_holds(contract, name, vehicle)]
+
+
+def _reservation_is(contract: Contract, shape: str, reservation: Mapping[str, Any]) -> bool:
+    if shape == "order":
+        return reservation.get("kind") == contract.vehicle.reservations.order
+    return is_blocking_reservation(contract, reservation)
 
 
 def is_blocking_reservation(contract: Contract, reservation: Mapping[str, Any]) -> bool:
@@ -213,8 +270,7 @@ def is_blocking_reservation(contract: Contract, reservation: Mapping[str, Any]) 
 
 def has_sale_channel(contract: Contract, reservations: list[Mapping[str, Any]]) -> bool:
     """Rule R5: sold through an Opportunités order, or under the blocking reservation."""
-    order = contract.vehicle.reservations.order
-    return any(r.get("kind") == order or is_blocking_reservation(contract, r) for r in reservations)
+    return any(_reservation_is(contract, shape, r) for r in reservations for shape in ("order", "blocking"))
 
 
 def is_published(contract: Contract, status: str, reservations: list[Mapping[str, Any]]) -> bool:

@@ -6,6 +6,7 @@ naming the file and the row. Nothing here knows HTTP or Flask.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from functools import cached_property
 from itertools import pairwise
@@ -13,12 +14,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 DATA_DIR = Path(__file__).parent / "data"
 # The checks of the rule engine and the runner; rules.yaml `checks` says which rule each enforces.
 CHECKS = ("creation", "computed_fields", "status_mapping", "lifeline", "dms_field_rights", "low_prices",
-          "icar_entered_fields")
+          "icar_entered_fields", "vat_regime")
 
 
 class ContractError(ValueError):
@@ -66,10 +67,31 @@ class Parameterization(Strict):
 FieldType = Literal["string", "integer", "number", "boolean", "date", "enum"]
 
 
+class ValueFormat(Strict):
+    """One accepted format of a string field (a plate: SIV, FNI, foreign), maybe conditional."""
+
+    id: str
+    label: str
+    pattern: str
+    when: dict[str, Any] | None = None  # accepted only when the vehicle's fields hold these values
+    source: Literal["guide", "inferred"]
+    examples: tuple[str, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _examples_match(self) -> ValueFormat:
+        wrong = [e for e in self.examples if not re.fullmatch(self.pattern, e)]
+        if wrong:
+            raise ValueError(f"format {self.id}: examples {wrong} do not match its pattern")
+        return self
+
+
 class FieldSpec(Strict):
     type: FieldType
     enum: tuple[str, ...] | Literal["statuses"] | None = None
+    # With `formats`, the pattern is their union (what a request schema accepts); which format a
+    # value may take given the other fields (`when`) is the rule engine's.
     pattern: str | None = None
+    formats: tuple[ValueFormat, ...] | None = None
     minimum: float | None = None
     maximum: float | None = None
     min_length: int | None = None
@@ -77,6 +99,16 @@ class FieldSpec(Strict):
     read_only: bool = False
     description: str | None = None
     label: str | None = None  # French label of a field outside the parameterization
+
+    @model_validator(mode="before")
+    @classmethod
+    def _union_of_formats(cls, raw: Any) -> Any:
+        if isinstance(raw, dict) and raw.get("formats"):
+            if raw.get("pattern"):
+                raise ValueError("a field has a pattern or formats, not both")
+            bodies = [str(f.get("pattern", "")).removeprefix("^").removesuffix("$") for f in raw["formats"]]
+            raw = {**raw, "pattern": "^(?:" + "|".join(f"(?:{b})" for b in bodies) + ")$"}
+        return raw
 
 
 class Constraint(Strict):
@@ -100,8 +132,8 @@ class ReservationSpec(Strict):
 
 
 class VatRegime(Strict):
-    regime: str
     vat_recoverable: bool
+    label: str
 
 
 class VehicleSpec(Strict):
@@ -112,7 +144,17 @@ class VehicleSpec(Strict):
     reservations: ReservationSpec
     order_price_field: str | None = None
     trade_in_sets: dict[str, Any] = {}
-    vat_by_origin: dict[str, VatRegime] = {}
+    vat_regimes: dict[str, VatRegime] = {}
+    vat_by_origin: dict[str, str] = {}  # origin → the regime fixed by it (rule R9)
+
+    @model_validator(mode="after")
+    def _vat_coherent(self) -> VehicleSpec:
+        unknown = set(self.vat_by_origin.values()) - set(self.vat_regimes)
+        if unknown:
+            raise ValueError(f"vat_by_origin names unknown regimes {sorted(unknown)}")
+        if self.vat_regimes and {r.vat_recoverable for r in self.vat_regimes.values()} != {True, False}:
+            raise ValueError("vat_regimes needs one regime with VAT recoverable and one without")
+        return self
 
 
 # --- lifeline ---------------------------------------------------------------------
@@ -160,12 +202,42 @@ class Transition(Strict):
         return cls.model_validate(row)
 
 
+ReservationShape = Literal["order", "blocking"]
+
+
 class Precondition(Strict):
+    """A step's precondition, typed: exactly one of `present`, `not_in`, `reservation`."""
+
+    present: str | None = None
+    not_in: dict[str, tuple[str, ...]] | None = None
+    reservation: tuple[ReservationShape, ...] | None = None
     code: str
     rule: str
     field: str
     message: str
     label: str | None = None  # French label of `field` when it is not a vehicle field
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Precondition:
+        kinds = [k for k in ("present", "not_in", "reservation") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(f"a precondition is exactly one of present, not_in, reservation (got {kinds})")
+        if self.not_in is not None and len(self.not_in) != 1:
+            raise ValueError("not_in names one field")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in ("present", "not_in", "reservation") if getattr(self, k) is not None)
+
+    @property
+    def subject(self) -> str:
+        """The vehicle field the precondition reads (`reservations` for a reservation)."""
+        if self.present is not None:
+            return self.present
+        if self.not_in is not None:
+            return next(iter(self.not_in))
+        return "reservations"
 
 
 class Lifeline(Strict):
@@ -181,8 +253,25 @@ class Lifeline(Strict):
 class Rule(Strict):
     id: str
     title: str
+    # The rule's sentence: the guide's own words (its §1 points joined, from `points`) for a rule
+    # the guide states; ours, in French, for an inferred one.
     guide: str
     source: Literal["guide", "inferred"]
+    points: tuple[str, ...] = ()  # the §1 points d'attention it stands on (rules.yaml `preamble`)
+    basis: str | None = None  # for an inferred rule: what in the guide it is read from
+    references: tuple[str, ...] = ()  # public sources beyond the guide (law, tax doctrine)
+
+
+class PreamblePoint(Strict):
+    """One bullet of the guide's §1 « Points d'attention », word for word (`**…**`: the guide's bold),
+    with its sub-bullets."""
+
+    id: str
+    text: str
+    items: tuple[PreamblePoint, ...] = ()
+
+    def walk(self) -> list[PreamblePoint]:
+        return [self, *(p for item in self.items for p in item.walk())]
 
 
 class ErrorCode(Strict):
@@ -191,9 +280,39 @@ class ErrorCode(Strict):
 
 
 class Rules(Strict):
+    section: str
+    preamble: tuple[PreamblePoint, ...]
     rules: tuple[Rule, ...]
     checks: dict[str, str]
     codes: dict[str, ErrorCode]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sentences_from_points(cls, raw: Any) -> Any:
+        """A guide rule's sentence is its points' text, joined: the guide's words are written once."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("rules"), list):
+            return raw
+        texts: dict[str, str] = {}
+
+        def collect(points: Any) -> None:
+            for point in points or ():
+                if isinstance(point, dict):
+                    text = str(point.get("text", "")).replace("**", "")
+                    if text.endswith(":"):  # « pour les étapes : » — its sub-bullets complete it
+                        text += " " + ", ".join(str(i.get("text", "")) for i in point.get("items") or ()
+                                                if isinstance(i, dict))
+                    texts[str(point.get("id"))] = text
+                    collect(point.get("items"))
+        collect(raw.get("preamble"))
+        rules = []
+        for rule in raw["rules"]:
+            if isinstance(rule, dict) and rule.get("points") and "guide" not in rule:
+                missing = [p for p in rule["points"] if p not in texts]
+                if missing:
+                    raise ValueError(f"rule {rule.get('id')!r}: unknown points {missing}")
+                rule = {**rule, "guide": " ".join(texts[p] for p in rule["points"])}
+            rules.append(rule)
+        return {**raw, "rules": rules}
 
 
 class WorkflowStep(Strict):
@@ -214,6 +333,30 @@ class Workflow(Strict):
 
 class Workflows(Strict):
     workflows: tuple[Workflow, ...]
+
+
+class Labels(Strict):
+    """French labels of the pages a dealer reads (labels.yaml): missing ones read as the id."""
+
+    actors: dict[str, str]
+    steps: dict[str, str]
+    actions: dict[str, str]
+    destinations: dict[str, str]
+    reservations: dict[str, str]
+    sync_outcomes: dict[str, str]
+    words: dict[str, str]
+
+    def actor(self, actor_id: str) -> str:
+        return self.actors.get(actor_id, actor_id)
+
+    def step(self, step_id: str) -> str:
+        return self.steps.get(step_id, step_id)
+
+    def action(self, action_id: str) -> str:
+        return self.actions.get(action_id, action_id)
+
+    def destination(self, destination: str | None) -> str:
+        return self.destinations.get(destination or "", destination or "—")
 
 
 def read_yaml(path: Path) -> Any:
@@ -256,6 +399,7 @@ class Contract:
         self.lifeline = self._load("lifeline.yaml", _lifeline_from_yaml)
         self.rules_data = self._load("rules.yaml", Rules.model_validate)
         self.workflows = self._load("workflows.yaml", Workflows.model_validate).workflows
+        self.labels = self._load("labels.yaml", Labels.model_validate)
         self._cross_check()
 
     def _load(self, name: str, build: Any) -> Any:
@@ -323,6 +467,17 @@ class Contract:
             return tuple(self.statuses)
         return tuple(spec.enum or ())
 
+    def vat_regime_name(self, vat_recoverable: bool) -> str:
+        """The VAT regime whose VAT is (or is not) recoverable (vehicle.yaml `vat_regimes`)."""
+        return next(name for name, regime in self.vehicle.vat_regimes.items()
+                    if regime.vat_recoverable == vat_recoverable)
+
+    def fixed_vat_recoverable(self, origin: str | None) -> bool | None:
+        """The VAT an origin fixes (a private seller: margin scheme, rule R9), else None: the
+        purchase states it."""
+        regime = self.vehicle.vat_by_origin.get(origin or "")
+        return None if regime is None else self.vehicle.vat_regimes[regime].vat_recoverable
+
     def icar_status_for(self, openflex_status: str) -> str:
         """The many-to-one mapping OpenFlex → ICAR (guide §1, rule R3)."""
         return self.statuses[openflex_status].icar
@@ -367,6 +522,9 @@ class Contract:
         order = self.vehicle.order_price_field
         if order is not None and order not in self.vehicle.price_fields:
             problems.append(f"vehicle.yaml: order_price_field {order!r} is not one of price_fields")
+        problems += [f"vehicle.yaml: fields.{name}.formats.{fmt.id}: when: unknown field {other!r}"
+                     for name, spec in self.vehicle.fields.items() for fmt in spec.formats or ()
+                     for other in fmt.when or {} if other not in self.vehicle.fields]
         return problems + [f"vehicle.yaml: vat_by_origin: {origin!r} is not an origin"
                            for origin in self.vehicle.vat_by_origin if origin not in origins]
 
@@ -405,6 +563,11 @@ class Contract:
                 problems.append(f"lifeline.yaml: precondition {name!r}: unknown rule {pre.rule!r}")
             if pre.code not in self.codes:
                 problems.append(f"lifeline.yaml: precondition {name!r}: unknown code {pre.code!r}")
+            if pre.kind != "reservation" and pre.subject not in self.vehicle.fields:
+                problems.append(f"lifeline.yaml: precondition {name!r}: unknown field {pre.subject!r}")
+            problems += [f"lifeline.yaml: precondition {name!r}: {value!r} is not a {field} value"
+                         for field, values in (pre.not_in or {}).items() if field in self.vehicle.fields
+                         for value in values if value not in self.enum_values(field)]
         return problems
 
     def _check_rule_checks(self) -> list[str]:

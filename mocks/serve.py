@@ -16,9 +16,20 @@ from types import FrameType
 from typing import Any
 
 from icarflex.contracts import ContractError
+from icarflex.mocks.common import request_log
 from icarflex.mocks.common.config import default_db_path
+from icarflex.mocks.common.dashboard import dashboard_url, introduce
 from icarflex.mocks.common.hosts import allowed_hosts
 from icarflex.mocks.common.server import LiveServer
+from icarflex.mocks.common.store import StoreError, is_postgres_url
+from icarflex.mocks.common.store.postgres import describe
+
+
+def store_location(db: str | None) -> str:
+    """What `--db` names: a PostgreSQL URL as given, a path (default: the user's data folder)."""
+    if is_postgres_url(db):
+        return str(db)
+    return str(Path(db) if db else default_db_path("icarflex"))
 
 
 def build_servers(args: argparse.Namespace) -> tuple[LiveServer, LiveServer]:
@@ -26,7 +37,7 @@ def build_servers(args: argparse.Namespace) -> tuple[LiveServer, LiveServer]:
     from icarflex.mocks.icar.app import create_app as create_icar
     from icarflex.mocks.openflex.app import create_app as create_openflex
 
-    db = str(Path(args.db) if args.db else default_db_path("icarflex"))
+    db = store_location(args.db)
     hosts = allowed_hosts(args.host, getattr(args, "allow_host", None) or ())
     openflex_config: dict[str, Any] = {"DB": db, "ALLOWED_HOSTS": hosts}
     if args.profile:
@@ -35,15 +46,20 @@ def build_servers(args: argparse.Namespace) -> tuple[LiveServer, LiveServer]:
     icar_config = {"DB": db, "ALLOWED_HOSTS": hosts, "OPENFLEX_URL": args.openflex_url or openflex.url,
                    "DMS_KEY": {"demo": args.dms_key}}
     icar = LiveServer(create_icar(icar_config), args.host, args.icar_port, args.threads)
+    introduce(openflex, icar)  # each fake's dashboard reads the other's overview
     return openflex, icar
 
 
 def cli(args: argparse.Namespace) -> int:
     try:
         openflex, icar = build_servers(args)
-    except (OSError, ContractError) as exc:  # a busy port, an unreadable --db, a bad --profile
+    except (OSError, ContractError, StoreError) as exc:  # a busy port, a bad --db or --profile
         sys.stderr.write(f"icarflex serve: {exc}\n")
         return 2
+    if not getattr(args, "quiet", False):  # one line per request (icarflex.mocks.common.request_log)
+        write = request_log.writer()
+        request_log.install(openflex.app, "openflex", write)
+        request_log.install(icar.app, "icar", write)
     stop = threading.Event()
     # Both stop it, even when started with SIGINT ignored (a background job of a script): Python
     # then keeps it ignored, and `kill -INT` or a Ctrl-C forwarded by a supervisor would do nothing.
@@ -69,12 +85,14 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def _announce(args: argparse.Namespace, openflex: LiveServer, icar: LiveServer) -> None:
-    db = args.db or default_db_path("icarflex")
+    db = store_location(args.db)
+    shown = f"PostgreSQL {describe(db)}" if is_postgres_url(db) else f"SQLite {db}"
     target = args.openflex_url or openflex.url
-    lines = [f"OpenFlex fake : {openflex.url}  (OpenAPI : {openflex.url}/openapi.json)",
-             f"ICAR fake     : {icar.url}  (OpenAPI : {icar.url}/openapi.json)",
+    lines = [f"OpenFlex fake : {openflex.url}  (docs : {openflex.url}/docs, OpenAPI : /openapi.json)",
+             f"ICAR fake     : {icar.url}  (docs : {icar.url}/docs, OpenAPI : /openapi.json)",
+             f"Tableau de bord : {dashboard_url(openflex)}",
              f"Connecteur ICAR → {target} (clé {args.dms_key})",
-             f"Base SQLite   : {db}"]
+             f"Base          : {shown}"]
     for system, server in (("OpenFlex", openflex), ("ICAR", icar)):
         keys = server.app.config["KEYS"]
         lines.append(f"Clés {system} : " + ", ".join(f"{key} ({entry['actor']}, {entry['dealer']})"

@@ -21,6 +21,7 @@ from typing import Any
 
 from icarflex.contracts import ApiVoSettings, Contract, ContractError, evaluate, load_contract
 from icarflex.contracts.engine import evaluate_unknown_state
+from icarflex.mocks.common.journal_export import CURSOR_KEY
 
 OPENFLEX, ICAR = "openflex", "icar"
 VIOLATION, ATTEMPT, STATUS_MISMATCH, REFUSAL_WITHOUT_RULE, UNJUDGED = (
@@ -32,6 +33,7 @@ VEHICLE_PATH = re.compile(r"^/api/v1/vehicles/(?P<id>[^/]+)/?$")
 SETTINGS_PATH = re.compile(r"^/api/v1/settings/api-vo/?$")
 ADMIN_SETTINGS_PATH = re.compile(r"^/__admin/settings/(?P<dealer>[^/]+)/?$")
 ADMIN_RESET_PATH = re.compile(r"^/__admin/reset/?$")
+READS = ("GET", "HEAD", "OPTIONS")
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class Finding:
     vehicle_id: str | None = None
     row: str | None = None
     request: Any = None
+    label: str | None = None   # the guide's French label of the field (or of the rule)
 
     @property
     def failing(self) -> bool:
@@ -77,6 +80,8 @@ class Auditor:
     per_dealer: dict[str, ApiVoSettings] = field(default_factory=dict)
     known: dict[str, Mapping[str, Any]] = field(default_factory=dict)   # last vehicle seen, by id
     stateless: int = 0   # PATCHes judged without the vehicle's state (status moves not judged)
+    judged: int = 0      # entries the contract had something to say about, and was heard on
+    out_of_scope: int = 0  # reads and writes no rule restricts (nothing to judge, by design)
 
     def __post_init__(self) -> None:
         self.settings = self.settings or ApiVoSettings.defaults(self.contract)
@@ -89,16 +94,41 @@ class Auditor:
         return [finding for entry in entries for finding in self.audit_entry(entry)]
 
     def audit_entry(self, entry: Mapping[str, Any]) -> list[Finding]:
-        if entry.get("system", OPENFLEX) != OPENFLEX or not 200 <= int(entry.get("status") or 0) < 500:
-            return []
+        """The findings of one entry; an entry that cannot be judged is one UNJUDGED finding
+        saying why (never skipped silently)."""
+        system = entry.get("system", OPENFLEX)
         path, method = entry.get("path") or "", (entry.get("method") or "").upper()
-        if self._follow_admin(entry, path, method):
+        status = int(entry.get("status") or 0)
+        if system not in (OPENFLEX, ICAR):
+            return [_unjudged(entry, f"système inconnu {system!r} (attendu {OPENFLEX} ou {ICAR})")]
+        if system == ICAR or method in READS:
+            self.out_of_scope += 1  # reads; ICAR's answers are compared by the cross-system audit
+            if system == OPENFLEX:
+                self._remember(entry)  # a vehicle read is the state a later PATCH is judged on
             return []
+        if self._follow_admin(entry, path, method):
+            self.judged += 1
+            return []
+        if entry.get("unjudged"):  # its recorder (icarflex proxy) could not read the call's body
+            return [_finding(entry, UNJUDGED, None, None, None, str(entry["unjudged"]), None,
+                             entry.get("request"))]
         change = _change_of(entry)
+        if change is None:
+            self.out_of_scope += 1  # a write no rule of the engine restricts (reservation, order…)
+            self._remember(entry)
+            return []
+        if status >= 500 or status < 200:
+            return [_unjudged(entry, f"réponse {status} : on ne sait pas si l'écriture a eu lieu")]
+        if not entry.get("actor"):
+            return [_unjudged(entry, "entrée sans acteur : qui a écrit ne peut être jugé")]
+        if isinstance(entry.get("request"), Mapping) and "_raw" in entry["request"]:
+            return [_unjudged(entry, "corps de requête illisible (pas du JSON)")]
+        self.judged += 1
+        return self._judge_write(entry, method, change)
+
+    def _judge_write(self, entry: Mapping[str, Any], method: str, change: dict[str, Any]) -> list[Finding]:
         before = self._state_before(entry, method)
         self._remember(entry)
-        if change is None:
-            return []
         settings, actor = self.settings_of(entry.get("dealer")), entry.get("actor") or ""
         if method != "PATCH":
             violations = evaluate(self.contract, settings, actor, None, change)
@@ -141,14 +171,14 @@ class Auditor:
 
     def _remember(self, entry: Mapping[str, Any]) -> None:
         body = entry.get("response")
-        if 200 <= int(entry["status"]) < 300 and isinstance(body, Mapping) and _is_vehicle(body):
+        if 200 <= int(entry.get("status") or 0) < 300 and isinstance(body, Mapping) and _is_vehicle(body):
             self.known[body["id"]] = body
 
     def _findings(self, entry: Mapping[str, Any], violations: list[Any], change: Any) -> list[Finding]:
         accepted = 200 <= int(entry["status"]) < 300
         if violations:
             kind = VIOLATION if accepted else ATTEMPT
-            return [_finding(entry, kind, v.rule, v.field, v.code, v.message, v.row, change)
+            return [_finding(entry, kind, v.rule, v.field, v.code, v.message, v.row, change, v.label)
                     for v in violations]
         problem = entry.get("response") if isinstance(entry.get("response"), Mapping) else {}
         if not accepted and problem.get("rule"):
@@ -169,6 +199,10 @@ class Auditor:
                                        else current.merge(entry.get("request")))
         except ContractError:
             return  # not the shape of our settings: keep what we had
+
+
+def _unjudged(entry: Mapping[str, Any], reason: str) -> Finding:
+    return _finding(entry, UNJUDGED, None, None, None, reason, None, entry.get("request"))
 
 
 def _is_vehicle(body: Mapping[str, Any]) -> bool:
@@ -195,10 +229,10 @@ def _change_of(entry: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def _finding(entry: Mapping[str, Any], kind: str, rule: str | None, field: str | None, code: str | None,
-             message: str, row: str | None, change: Any) -> Finding:
+             message: str, row: str | None, change: Any, label: str | None = None) -> Finding:
     return Finding(kind, rule, field, code, message, entry.get("actor"), entry.get("dealer"),
                    entry.get("system", OPENFLEX), entry.get("seq"), entry.get("method"), entry.get("path"),
-                   entry.get("status"), entry.get("vehicle_id") or _vehicle_id(entry), row, change)
+                   entry.get("status"), entry.get("vehicle_id") or _vehicle_id(entry), row, change, label)
 
 
 def _vehicle_id(entry: Mapping[str, Any]) -> str | None:
@@ -259,12 +293,19 @@ def _compare(contract: Contract, vehicle_id: str, icar_status: str, openflex: Ma
     rule = contract.rule_for("status_mapping")
     return [Finding(STATUS_MISMATCH, rule, "status", None, message, entry.get("actor"), entry.get("dealer"),
                     ICAR, entry.get("seq"), entry.get("method"), entry.get("path"), entry.get("status"),
-                    vehicle_id)]
+                    vehicle_id, label=contract.rules[rule].title)]
 
 
 # --- a whole journal ------------------------------------------------------------------
+class JournalCut(ValueError):
+    """A bounded export: its last line is a cursor, the journal goes on after it."""
+
+
 def read_journal(lines: Iterable[str]) -> list[dict[str, Any]]:
-    """JSON lines (blank lines skipped); a `{"items": [...]}` page of /__admin/journal works too."""
+    """JSON lines (blank lines skipped); a `{"items": [...]}` page of /__admin/journal works too.
+
+    Raises ValueError naming the line of anything that is not a journal entry, and
+    `JournalCut` on a bounded export's cursor line (or a page saying `more`)."""
     entries: list[dict[str, Any]] = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -272,7 +313,12 @@ def read_journal(lines: Iterable[str]) -> list[dict[str, Any]]:
         try:
             item = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"line {number}: not JSON ({exc.msg})") from exc
+            raise ValueError(f"ligne {number} : pas du JSON ({exc.msg})") from exc
+        cursor = item.get(CURSOR_KEY) if isinstance(item, dict) else None
+        if isinstance(item, dict) and (cursor or item.get("more")):
+            after = (cursor or item).get("next_after")
+            raise JournalCut(f"ligne {number} : export tronqué, la suite commence après la séquence "
+                             f"{after} (GET /__admin/journal?format=jsonl&after={after})")
         items = item["items"] if isinstance(item, dict) and "items" in item else [item]
         for entry in items:
             _check_entry(entry, number)
@@ -283,19 +329,27 @@ def read_journal(lines: Iterable[str]) -> list[dict[str, Any]]:
 def _check_entry(entry: Any, number: int) -> None:
     """A journal entry is an object with at least method, path and status (docs/api.md)."""
     if not isinstance(entry, dict):
-        raise ValueError(f"line {number}: a journal entry is a JSON object, not {type(entry).__name__}")
+        raise ValueError(f"ligne {number} : une entrée de journal est un objet JSON, "
+                         f"pas {type(entry).__name__}")
     missing = [k for k in ("method", "path", "status") if k not in entry]
     if missing:
-        raise ValueError(f"line {number}: journal entry without {', '.join(missing)}")
+        raise ValueError(f"ligne {number} : entrée de journal sans {', '.join(missing)}")
     if not isinstance(entry["status"], int) or isinstance(entry["status"], bool):
-        raise ValueError(f"line {number}: status must be an integer, got {entry['status']!r}")
+        raise ValueError(f"ligne {number} : status doit être un entier, pas {entry['status']!r}")
 
 
 def check_journal(entries: list[Mapping[str, Any]], settings: ApiVoSettings | None = None,
                   contract: Contract | None = None) -> list[Finding]:
     """Every finding of a journal: per-entry audit, then the cross-system comparison."""
+    return audit_journal(entries, settings, contract)[0]
+
+
+def audit_journal(entries: list[Mapping[str, Any]], settings: ApiVoSettings | None = None,
+                  contract: Contract | None = None) -> tuple[list[Finding], Auditor]:
+    """The findings, and the auditor that made them (what it judged, what it could not)."""
     contract = contract or load_contract()
-    findings = Auditor(contract, settings).audit(entries)
+    auditor = Auditor(contract, settings)
+    findings = auditor.audit(entries)
     if any(e.get("system") == ICAR for e in entries):
         findings += cross_check(contract, entries)
-    return findings
+    return findings, auditor

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from icarflex.mocks.common.dashboard import introduce
 from icarflex.mocks.common.server import LiveServer
 
 
@@ -38,6 +39,7 @@ def local_fakes(profile: str | None = None, openflex_config: Mapping[str, Any] |
     openflex = LiveServer(create_openflex({"PROFILE": profile, **(openflex_config or {})})).start()
     try:
         icar = LiveServer(create_icar({"OPENFLEX_URL": openflex.url, **(icar_config or {})})).start()
+        introduce(openflex, icar)
         try:
             yield LocalFakes(openflex, icar)
         finally:

@@ -10,6 +10,7 @@ seed, workflow and index always give the same case.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from datetime import date, timedelta
 from functools import cache
@@ -31,8 +32,7 @@ VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 VIN_VALUES = {c: v for chars, start in (("0123456789", 0), ("ABCDEFGH", 1), ("JKLMN", 1), ("P", 7),
                                         ("R", 9), ("STUVWXYZ", 2))
               for v, c in enumerate(chars, start)}
-SIV_LETTERS = "ABCDEFGHJKLMNPQRSTVWXYZ"                   # no I, O, U
-SIV_FORBIDDEN_BLOCKS = ("SS", "WW")                       # SS never issued, WW is the temporary series
+SIV_LETTERS = "ABCDEFGHJKLMNPQRSTVWXYZ"                   # no I, O, U (drawn; the contract judges)
 
 
 @cache
@@ -83,14 +83,23 @@ def make_vin(rng: Random, wmi: str, model_year: int) -> str:
 
 
 def make_plate(rng: Random, issued: date) -> str:
-    """A SIV plate AA-123-AA in the series issued around `issued` (never SS/WW blocks)."""
+    """A SIV plate AA-123-AA in the series issued around `issued`, one the contract's SIV format
+    accepts (vehicle.yaml: never SS, never WW on the left, never 000)."""
     firsts = reference()["siv_first_letter"]
     first = firsts[max((y for y in firsts if y <= issued.year), default=min(firsts))]
+    siv = _siv_pattern()
     while True:
         head = first + rng.choice(SIV_LETTERS)
         tail = rng.choice(SIV_LETTERS) + rng.choice(SIV_LETTERS)
-        if head not in SIV_FORBIDDEN_BLOCKS and tail not in SIV_FORBIDDEN_BLOCKS:
-            return f"{head}-{rng.randrange(1, 1000):03d}-{tail}"
+        plate = f"{head}-{rng.randrange(1, 1000):03d}-{tail}"
+        if siv.fullmatch(plate):
+            return plate
+
+
+@cache
+def _siv_pattern() -> re.Pattern[str]:
+    formats = load_contract().vehicle.fields["registration"].formats or ()
+    return re.compile(next(fmt.pattern for fmt in formats if fmt.id == "SIV"))
 
 
 # --- ageing and prices -----------------------------------------------------------
@@ -155,6 +164,7 @@ def generate_case(workflow: str, seed: int, index: int | str = 0, *, anchor: dat
         "exterior_color": rng.choice(reference()["colours"]),
     }
     vehicle.update(_prices(rng, destination, value))
+    vehicle["vat_recoverable"] = _purchase_vat(contract, origin, seed, workflow, index)
     frevo = _frevo(rng) if destination in _prepared_destinations(contract) else []
     case = {
         "workflow": workflow, "seed": seed, "index": index,
@@ -165,12 +175,20 @@ def generate_case(workflow: str, seed: int, index: int | str = 0, *, anchor: dat
         "mileage_update": mileage + rng.randrange(300, 900),   # a later reading, pushed by the DMS
         "frevo": frevo,
         "frevo_total": round(sum(line["amount"] for line in frevo), 2),
-        # DESIGN §1: the VAT regime on resale follows the purchase origin (vehicle.yaml).
-        "vat_recoverable": contract.vehicle.vat_by_origin[origin].vat_recoverable,
+        # Rule R9: the VAT regime comes from the purchase (vehicle.yaml `vat_by_origin`).
+        "vat_recoverable": vehicle["vat_recoverable"],
         "other": _other_identity(seed, workflow, index, anchor, vehicle),
     }
     case.update(_sale(fake, destination, vehicle))
     return case
+
+
+def _purchase_vat(contract: Contract, origin: str, seed: int, workflow: str, index: int | str) -> bool:
+    """Rule R9: what the origin fixes (a private seller: margin scheme), else what the purchase says
+    (a professional sold under the margin scheme or with deductible VAT), drawn apart so that the
+    other draws of a case stay what they were."""
+    fixed = contract.fixed_vat_recoverable(origin)
+    return fixed if fixed is not None else Random(_seed_of(seed, workflow, index, "vat")).random() < 0.5
 
 
 def _prepared_destinations(contract: Contract) -> set[str]:

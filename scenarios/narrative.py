@@ -129,4 +129,8 @@ def verdict_line(run: RunResult) -> str:
     counts = (f"{sum(s.ok for s in workflows)}/{len(workflows)} parcours"
               + (f" (+{not_applicable} non applicable(s) sous ce paramétrage)" if not_applicable else "")
               + f", {caught}/{len(twins)} jumeaux négatifs attrapés, {run.duration:.1f} s")
-    return f"\n{OK} CONFORME ({counts})" if run.ok else f"\n{KO} NON CONFORME ({counts})"
+    if run.ok:
+        return f"\n{OK} CONFORME ({counts})"
+    if not run.contract_failed:  # only upstream errors: no verdict on the rules they stopped
+        return f"\n{KO} SANS VERDICT : erreur du système pendant le rejeu ({counts})"
+    return f"\n{KO} NON CONFORME ({counts})"

@@ -58,17 +58,21 @@ class StepResult:
     checks: list[Check] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     refusal: dict[str, Any] | None = None
+    system_error: str | None = None   # an upstream 5xx or timeout: the step could not be judged
 
     @property
     def ok(self) -> bool:
-        return all(c.ok for c in self.checks)
+        return self.system_error is None and all(c.ok for c in self.checks)
 
     @property
     def name(self) -> str:
         return f"{self.scenario}/{self.step}"
 
     def rule_marks(self) -> dict[str, bool]:
-        """Each rule of the step (and any rule a check named) → does every check about it hold?"""
+        """Each rule of the step (and any rule a check named) → does every check about it hold?
+        None for a step an upstream error stopped: its rules were not judged."""
+        if self.system_error is not None:
+            return {}
         rules = list(dict.fromkeys([*self.rules, *(c.rule for c in self.checks if c.rule)]))
         return {rule: all(c.ok for c in self.checks if c.rule in (None, rule)) for rule in rules}
 
@@ -114,6 +118,18 @@ class RunResult:
     def ok(self) -> bool:
         return (not self.drift and all(s.ok for s in self.scenarios if not s.skipped)
                 and all(c.ok for c in self.final_checks))
+
+    @property
+    def system_errors(self) -> list[str]:
+        """Upstream 5xx or timeouts that stopped a step (shown as such, not as broken rules)."""
+        return [step.system_error for s in self.scenarios for step in s.steps if step.system_error]
+
+    @property
+    def contract_failed(self) -> bool:
+        """Drift, or a check that failed on a step that was judged (exit status 1)."""
+        judged = (step for s in self.scenarios if not s.skipped for step in s.steps if not step.system_error)
+        return (bool(self.drift) or any(not step.ok for step in judged)
+                or any(not c.ok for c in self.final_checks))
 
     def rule_summary(self) -> dict[str, dict[str, int]]:
         """Per rule: checks passed and failed over every step, twins caught and missed."""

@@ -1,8 +1,11 @@
 """Replay the workflows over HTTP against a pair of base URLs and check the contract at every step.
 
-Before replaying, the runner resets the targets when it holds the admin key (else it
-works on fresh vehicles), opens their journals and compares the target's API VO
-parameterization with the expected one (drift). Each workflow runs on a fresh,
+Before replaying, the runner opens the targets' journals and compares the API VO
+parameterization the target serves to the keys given with the expected one (drift). It
+never resets a target unless asked (`reset=True`, `--reset`): it works on the dealer of
+its keys and touches only the vehicles it creates. A negative twin that must flip a row
+of the parameterization runs in a scratch dealer of its own (`POST /__admin/dealers`,
+serving the expected profile), skipped and named where the target gives none. Each workflow runs on a fresh,
 generated vehicle; each negative twin replays its workflow up to the step it
 replaces, then makes its forbidden attempt. After every step: the OpenFlex status
 the contract gives, the ICAR status through the mapping (never ahead, never behind),
@@ -11,9 +14,11 @@ audited by the checker. At the end, the checker's cross-system audit of both jou
 """
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from random import Random
 from typing import Any, Protocol
 
@@ -37,6 +42,7 @@ from icarflex.scenarios.results import (
     ScenarioResult,
     StepResult,
 )
+from icarflex.scenarios.sandbox import Sandbox, SandboxUnavailable
 
 REFERENCE_PAGE = 500  # the most vehicles of the referential one read returns (docs/api.md)
 DMS_ACTOR = load_contract().dms_actor  # the actor of the ICAR connector's calls on OpenFlex
@@ -48,6 +54,10 @@ class Targets:
     icar_url: str
     keys: Mapping[str, str] = field(default_factory=lambda: dict(DEMO_KEYS))
     dealer: str = "demo"
+
+
+class AuditUnavailable(RuntimeError):
+    """The targets' journals cannot be read, and the run was asked to audit them (exit 2)."""
 
 
 class Listener(Protocol):
@@ -96,9 +106,11 @@ class Replay:
 
 class Runner:
     def __init__(self, targets: Targets, *, expected: ApiVoSettings | None = None, seed: int = 2025,
-                 negative: bool = True, reset: bool = True, profile_name: str | None = None,
-                 listener: Listener | None = None, contract: Contract | None = None) -> None:
+                 negative: bool = True, reset: bool = False, profile_name: str | None = None,
+                 listener: Listener | None = None, contract: Contract | None = None,
+                 audit_required: bool = False) -> None:
         self.targets, self.seed, self.negative, self.reset = targets, seed, negative, reset
+        self.audit_required = audit_required  # a journal that cannot be read stops the run
         self.contract = contract or load_contract()
         self.expected = expected or ApiVoSettings.defaults(self.contract)
         self.profile_name = profile_name
@@ -179,6 +191,9 @@ class Runner:
         pending, self._pending = self._pending, None
         reply = self.admin.journal(self._cursor, self.targets.dealer)
         if not reply.ok:
+            if self.audit_required:
+                raise AuditUnavailable(f"journal OpenFlex illisible en cours de rejeu : {reply.status} "
+                                       f"{str(reply.body)[:200]}")
             return []
         self._unread = False
         self._cursor = reply.body.get("next_after", self._cursor)
@@ -202,20 +217,23 @@ class Runner:
         return result
 
     def _prepare(self, result: RunResult) -> None:
+        self._salt = f"{time.time_ns()}-"  # vehicles of their own, beside whatever the target holds
         if self.reset:
             done = self.admin.reset().ok and self.icar_admin.reset().ok
             self._fresh = done
-            if not done:
-                self._salt = f"{time.time_ns()}-"
-                result.notes.append("pas de remise à zéro des cibles (clé admin refusée) : véhicules neufs")
+            result.notes.append("cibles remises à zéro (--reset)" if done else
+                                "pas de remise à zéro des cibles (clé admin refusée) : véhicules neufs")
         first = self.admin.journal(0, self.targets.dealer)
         self.journal_on = first.ok
         if self.journal_on:
             self._cursor, self._unread = first.body.get("next_after", 0), False
             icar = self.icar_admin.journal(0)
             self._start = (self._cursor, icar.body.get("next_after", 0) if icar.ok else 0)
+        elif self.audit_required:
+            raise AuditUnavailable(f"journal OpenFlex illisible avec la clé admin ({first.status}) : l'audit "
+                                   "du trafic ne peut pas se faire — donnez --admin-key, ou --no-audit")
         else:
-            result.notes.append("journal OpenFlex indisponible : audit du journal non fait")
+            result.notes.append("journal OpenFlex indisponible : audit du journal non fait (--no-audit)")
         for note in result.notes:
             self.listener.note(note)
         settings = self.reader.settings()
@@ -293,16 +311,24 @@ class Runner:
         if unmet:
             reason = f"prémisse non tenue par le paramétrage attendu : {', '.join(unmet)}"
             return self._skipped(result, reason)
+        if any(setup.action == "set_parameterization" for setup in twin.setup):
+            try:
+                with self._scratch_dealer():
+                    return self._play_twin(scenario, twin, result)
+            except SandboxUnavailable as exc:
+                return self._skipped(result, f"le paramétrage doit changer, dans un concessionnaire de "
+                                             f"travail que la cible ne donne pas : {exc}")
+        return self._play_twin(scenario, twin, result)
+
+    def _play_twin(self, scenario: Scenario, twin: NegativeTwin, result: ScenarioResult) -> ScenarioResult:
         replay = self._new_replay(scenario.id)
         result.vehicle = replay.identity()
-        restore: dict[str, Any] = {}
         try:
             for step in scenario.steps_before(twin.instead_of):
                 if not self._play_step(replay, result, step).ok:
                     result.error = f"le parcours s'arrête avant la tentative (étape {step.id})"
                     return result
             for setup in twin.setup:
-                self._remember_settings(setup.action, setup.inputs, restore)
                 done = self._play(replay, result, SETUP, setup.action, setup.actor, setup.inputs,
                                   title=f"préparation : {setup.action}")
                 if not done.ok:
@@ -314,9 +340,29 @@ class Runner:
                     return result
             self._attempt(replay, result, scenario, twin)
         finally:
-            self._restore_settings(restore)
             self._done(result, replay)
         return result
+
+    @contextmanager
+    def _scratch_dealer(self) -> Iterator[Sandbox]:
+        """The replay moved to a dealer of its own on both targets, serving the expected profile;
+        its keys withdrawn at the end (its vehicles stay, nobody else's were touched)."""
+        sandbox = Sandbox.create(self.targets.openflex_url, self.targets.icar_url,
+                                 self.targets.keys.get("admin") or "", settings=self.expected.to_json())
+        saved = (self.targets, self.reader, self.icar, self._clients)
+        keys = {**sandbox.keys, "admin": sandbox.own_admin_key, "icar": sandbox.keys.get("icar_user", "")}
+        self.targets = replace(self.targets, keys=keys, dealer=sandbox.dealer)
+        self.reader = OpenFlexClient(self.targets.openflex_url, keys["openflex_user"], on_send=self._on_send)
+        self.icar = Dms(self.targets.icar_url, keys["icar"], on_call=self._on_call, on_send=self._on_send)
+        self._clients = {}
+        try:
+            yield sandbox
+        finally:
+            self._entries += self._drain()
+            for client in (self.reader, self.icar, *self._clients.values()):
+                client.close()
+            self.targets, self.reader, self.icar, self._clients = saved
+            sandbox.withdraw()
 
     def _done(self, result: ScenarioResult, replay: Replay) -> None:
         result.vehicle.update({k: replay.values[k] for k in ("police_number", "vehicle_id", "icar_id")
@@ -333,19 +379,6 @@ class Runner:
         wanted = parse_overlay(self.contract, when) if when else {}
         return [f"{row} ({self.contract.rows[row].label}) doit être à {'OUI' if value else 'NON'}"
                 for row, value in wanted.items() if self.expected[row] != value]
-
-    def _remember_settings(self, action: str, inputs: Mapping[str, Any], restore: dict[str, Any]) -> None:
-        """Before a twin flips rows of the parameterization, keep their values to put them back."""
-        if action != "set_parameterization" or restore:
-            return
-        current = self.reader.settings().body or {}
-        for section, rows in inputs.items():
-            restore[section] = {row: (current.get(section) or {}).get(row) for row in rows}
-
-    def _restore_settings(self, restore: dict[str, Any]) -> None:
-        if restore:
-            self.admin.put_settings(restore)
-            self.auditor.audit(self._drain())
 
     # -- steps -------------------------------------------------------------------------
     def _play_step(self, replay: Replay, scenario: ScenarioResult, step: Step) -> StepResult:
@@ -364,12 +397,28 @@ class Runner:
         before = verdicts.observe(self, replay) if kind == ATTEMPT else None
         replies = self._act(replay, result, action, actor, inputs)
         entries, self._entries = self._entries, []
+        broken = next((r for r in replies if _system_failure(r)), None)
+        if broken is not None:
+            return self._system_error(scenario, result, broken, entries)
         if kind == ATTEMPT:
             assert twin is not None and before is not None
             verdicts.judge_attempt(self, replay, result, twin, before, replies)
         else:
             verdicts.judge_step(self, replay, result, step)
         result.checks += verdicts.audit(self, result, kind, entries + self._drain(), twin)
+        scenario.steps.append(result)
+        self.listener.step_done(result)
+        return result
+
+    def _system_error(self, scenario: ScenarioResult, result: StepResult, reply: Reply,
+                      entries: list[dict[str, Any]]) -> StepResult:
+        """An upstream 5xx or timeout: shown with its status and body; the step's rules not judged."""
+        body = reply.body if isinstance(reply.body, str) else json.dumps(reply.body, ensure_ascii=False)
+        name = "OpenFlex" if reply.system == "openflex" else "ICAR"
+        result.system_error = (f"{name} a répondu {reply.status} à {reply.method} {reply.path} "
+                               f"(étape {scenario.id}/{result.step}) : {body[:400]}")
+        result.checks.append(Check("réponse du système", False, result.system_error))
+        self.auditor.audit(entries + self._drain())  # followed, so later steps are judged right
         scenario.steps.append(result)
         self.listener.step_done(result)
         return result
@@ -408,3 +457,9 @@ class Runner:
             return [Check(name, True, f"{len(entries)} entrées comparées",
                           rule=self.contract.rule_for("status_mapping"))]
         return [Check(name, False, f.describe(), rule=f.rule) for f in findings]
+
+
+def _system_failure(reply: Reply) -> bool:
+    """A 5xx that is not a contract refusal relayed by ICAR (502 UPSTREAM_REFUSED)."""
+    code = reply.body.get("code") if isinstance(reply.body, dict) else None
+    return reply.status >= 500 and code != "UPSTREAM_REFUSED"

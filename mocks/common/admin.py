@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from flask import Blueprint, Response, current_app, json
+from flask import Blueprint, Response, current_app
+from icarflex.mocks.common import journal_export
 from icarflex.mocks.common.api import parse_body, parse_json_object, parse_query, render
 from icarflex.mocks.common.auth import require
 from icarflex.mocks.common.errors import NotFound
@@ -72,12 +73,13 @@ def admin_blueprint() -> Blueprint:
     def journal() -> Response:
         require("admin")
         query = parse_query(JournalQuery)
-        after = query.after
-        entries = context().journal.entries(after, query.limit, query.dealer)
-        if query.format == "jsonl":
-            text = "".join(json.dumps(e) + "\n" for e in entries)
-            return Response(text, mimetype="application/x-ndjson")
-        return render({"items": entries, "next_after": entries[-1]["seq"] if entries else after}, 200)
+        after, journal = query.after, context().journal
+        if query.format == "jsonl":  # every entry, streamed; bounded only by an explicit limit
+            limit = query.limit if "limit" in query.model_fields_set else None
+            return journal_export.stream(journal, after, limit, query.dealer)
+        entries, more = journal_export.page(journal, after, query.limit, query.dealer)
+        return render({"items": entries, "next_after": entries[-1]["seq"] if entries else after,
+                       "more": more}, 200)
 
     @bp.get("/faults")
     def get_faults() -> Response:

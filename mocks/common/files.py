@@ -3,8 +3,8 @@
 A fake's store holds every request of the journal, demo keys included; on a shared machine
 no other user should read it. `create_private(path)` creates the file 0600 (and a missing
 folder 0700) before SQLite opens it; SQLite gives the `-wal`, `-shm` and `-journal` files it
-creates next to it the mode of the database file, so they are 0600 too (the store's `.lock`
-file is created `FILE_MODE` by the store). An existing file keeps the mode its owner gave it.
+creates next to it the mode of the database file, so they are 0600 too. An existing file
+keeps the mode its owner gave it.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The request journal: every request and response, with actor, dealer and the contract's verdict.
 
-Kept in the fake's SQLite store, bounded: past `JOURNAL_LIMIT` entries the oldest
+Kept in the fake's store (either backend), bounded: past `JOURNAL_LIMIT` entries the oldest
 are dropped. Recording stays off the request's critical path: an entry is kept as raw
 text (bodies are parsed only when the journal is read) and written in batches by one
 background thread (`_Flusher`), one statement per batch, about `_MAX_AGE` after it was
@@ -24,21 +24,25 @@ from typing import Any
 
 import orjson
 from flask import Flask, Request, Response, g, has_request_context, request
-from icarflex.mocks.common.store import Store, dumps, loads
+from icarflex.mocks.common.store import Migration, Store, dumps, loads
 from werkzeug.exceptions import HTTPException
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS journal_{system} (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+
+def migrations(system: str) -> list[Migration]:
+    """The journal table of one fake (`{id}`: the store's auto-numbered key)."""
+    return [Migration(1, f"""
+CREATE TABLE journal_{system} (
+    seq {{id}},
     at TEXT NOT NULL, dealer TEXT, actor TEXT, method TEXT NOT NULL, path TEXT NOT NULL,
     query TEXT, request TEXT, status INTEGER NOT NULL, response TEXT,
     vehicle_id TEXT, vehicle_before TEXT, verdict TEXT
 );
-"""
+CREATE INDEX journal_{system}_dealer ON journal_{system} (dealer, seq);
+""")]
 _COLUMNS = ("at", "dealer", "actor", "method", "path", "query", "request", "status", "response", "vehicle_id",
             "vehicle_before", "verdict")
 _ROW_MARKS = f"({','.join('?' * len(_COLUMNS))})"
-_ROWS_PER_STATEMENT = 500  # 6,000 parameters: far below SQLite's limit (32,766)
+_ROWS_PER_STATEMENT = 500  # 6,000 parameters: far below SQLite's limit (32,766) and PostgreSQL's
 _TRIM_EVERY = 200
 _BATCH = 64          # entries that wake the flusher
 _MAX_AGE = 0.5       # seconds an entry may wait for its batch
@@ -129,7 +133,7 @@ class Journal:
     def __init__(self, store: Store, system: str, limit: int) -> None:
         self.store, self.system, self.limit = store, system, limit
         self.table = f"journal_{system}"
-        store.script(SCHEMA.format(system=system))
+        store.migrate(self.table, migrations(system))
         self._writes = 0
         self._pending: deque[tuple[Any, ...]] = deque()
         self._oldest = 0.0
@@ -163,16 +167,17 @@ class Journal:
                 pending.append(queue.popleft())
             if not pending:
                 return
-            # One statement per batch (a row of values per entry): one round trip to SQLite.
-            for start in range(0, len(pending), _ROWS_PER_STATEMENT):
-                chunk = pending[start:start + _ROWS_PER_STATEMENT]
-                self.store.write(f"INSERT INTO {self.table} ({', '.join(_COLUMNS)}) VALUES "
-                                 + ",".join([_ROW_MARKS] * len(chunk)),
-                                 tuple(v for entry in chunk for v in _row(*entry)), invalidates=False)
+            # One statement per batch (a row of values per entry): one round trip to the store.
             before, self._writes = self._writes, self._writes + len(pending)
-            if before // _TRIM_EVERY != self._writes // _TRIM_EVERY:
-                self.store.write(f"DELETE FROM {self.table} WHERE seq <= "
-                                 f"(SELECT MAX(seq) FROM {self.table}) - ?", (self.limit,), invalidates=False)
+            with self.store.transaction() as tx:
+                for start in range(0, len(pending), _ROWS_PER_STATEMENT):
+                    chunk = pending[start:start + _ROWS_PER_STATEMENT]
+                    tx.execute(f"INSERT INTO {self.table} ({', '.join(_COLUMNS)}) VALUES "
+                               + ",".join([_ROW_MARKS] * len(chunk)),
+                               tuple(v for entry in chunk for v in _row(*entry)))
+                if before // _TRIM_EVERY != self._writes // _TRIM_EVERY:
+                    tx.execute(f"DELETE FROM {self.table} WHERE seq <= "
+                               f"(SELECT MAX(seq) FROM {self.table}) - ?", (self.limit,))
 
     def entries(self, after: int = 0, limit: int = 1000, dealer: str | None = None) -> list[dict[str, Any]]:
         self.flush()
@@ -186,6 +191,15 @@ class Journal:
         params += [self.limit, limit]
         return [self._entry(row) for row in self.store.query(sql, tuple(params))]
 
+    def tail(self, limit: int = 100, dealer: str | None = None) -> list[dict[str, Any]]:
+        """The last `limit` entries (of `dealer`), oldest first: where a live view starts."""
+        self.flush()
+        sql, params = f"SELECT * FROM {self.table}", []
+        if dealer:
+            sql, params = sql + " WHERE dealer = ?", [dealer]
+        rows = self.store.query(sql + " ORDER BY seq DESC LIMIT ?", (*params, limit))
+        return [self._entry(row) for row in reversed(rows)]
+
     def _entry(self, row: Any) -> dict[str, Any]:
         return {"seq": row["seq"], "at": row["at"], "system": self.system, "dealer": row["dealer"],
                 "actor": row["actor"], "method": row["method"], "path": row["path"],
@@ -196,8 +210,8 @@ class Journal:
     def clear(self) -> None:
         with self._flush_lock:
             self._pending.clear()
-        with self.store.transaction() as conn:
-            conn.execute(f"DELETE FROM {self.table}")
+        with self.store.transaction() as tx:
+            tx.execute(f"DELETE FROM {self.table}")
 
 
 def _row(at: float, identity: Any, method: str, path: str, query: bytes, body: bytes | str | None,

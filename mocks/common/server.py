@@ -53,12 +53,13 @@ def serving_options() -> dict[str, Any]:
 
 class LiveServer:
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, threads: int = 8,
-                 serving: dict[str, Any] | None = None) -> None:
-        """`serving`: waitress options laid over `SERVING` (tests shorten the timeouts)."""
+                 **options: Any) -> None:
+        """`options`: more waitress settings, laid over `SERVING` (the proxy keeps the client's
+        X-Forwarded-* headers; tests shorten the timeouts)."""
         self.app = app
-        self._server = create_server(app, host=host, port=port, threads=threads, ident="icarflex",
-                                     clear_untrusted_proxy_headers=True,
-                                     **{**serving_options(), **(serving or {})})
+        settings = {"ident": "icarflex", "clear_untrusted_proxy_headers": True, **serving_options(),
+                    **options}
+        self._server = create_server(app, host=host, port=port, threads=threads, **settings)
         self.host = host
         self.port = self._server.effective_port  # type: ignore[union-attr]
         self._stopping = threading.Event()

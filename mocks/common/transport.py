@@ -141,7 +141,8 @@ class Transport:
 
 def _failure(reason: BaseException) -> TransportError:
     # urllib3 files a refused connection under its timeouts (NewConnectionError): it is not one.
-    timed_out = isinstance(reason, Urllib3Timeout | TimeoutError) and not isinstance(reason, NewConnectionError)
+    timed_out = isinstance(reason, Urllib3Timeout | TimeoutError) \
+        and not isinstance(reason, NewConnectionError)
     return TransportError(f"{type(reason).__name__}: {reason}"[:300], timed_out=timed_out)
 
 

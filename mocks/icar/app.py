@@ -1,8 +1,10 @@
-"""The ICAR fake's application factory: `create_app(config=None)`.
+"""The ICAR fake's application factory: `create_app(config=None, contract=None)`.
 
+The contract (default: the one `contracts/data/` holds, loaded when the app is built, never at
+import) is kept in `app.extensions["icarflex"].contract` and given to the service.
 Config keys of its own (defaults in `icarflex.mocks.icar.settings`): OPENFLEX_URL, DMS_KEY,
-SITE_CODES, SYNC_RETRIES, SYNC_TIMEOUT, SYNC_BACKOFF; and the shared ones of
-`icarflex.mocks.common.config` (DB, KEYS, …). Keys default to `demo-icar-key`,
+SITE_CODES, SYNC_RETRIES, SYNC_TIMEOUT, SYNC_BACKOFF, OPENFLEX_CA_BUNDLE; and the shared ones
+of `icarflex.mocks.common.config` (DB, KEYS, …). Keys default to `demo-icar-key`,
 `demo2-icar-key` (actor `icar_user`) and `demo-admin-key`.
 """
 from __future__ import annotations
@@ -11,20 +13,24 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from icarflex.contracts import Contract, load_contract
 from icarflex.mocks.common.app import build_app
 from icarflex.mocks.common.auth import demo_keys
 from icarflex.mocks.common.store import Store
 from icarflex.mocks.icar.routes import build_api
+from icarflex.mocks.icar.service import IcarService
 from icarflex.mocks.icar.settings import DEFAULTS, IcarSettings
-from icarflex.mocks.icar.state import SCHEMA, IcarBackend
 
 SYSTEM = "icar"
 
 
-def _backend(app: Flask, store: Store) -> IcarBackend:
-    return IcarBackend(store, IcarSettings.from_config(app.config))
+def create_app(config: Mapping[str, Any] | None = None, contract: Contract | None = None) -> Flask:
+    contract = contract or load_contract()
 
+    def service(app: Flask, store: Store) -> IcarService:
+        return IcarService(store, IcarSettings.from_config(app.config), contract)
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     defaults = {**DEFAULTS, "KEYS": demo_keys({"icar": "icar_user"})}
-    return build_app(SYSTEM, build_api(), SCHEMA, _backend, config=config, defaults=defaults)
+    app = build_app(SYSTEM, build_api(), service, config=config, defaults=defaults, contract=contract)
+    app.extensions["icarflex"].backend.start()  # operations a crash left open: pushed again
+    return app

@@ -91,11 +91,16 @@ class OpenFlexConnector:
         return self._read(ctx, "/api/v1/vehicles", {k: v for k, v in filters.items() if v is not None})
 
     def patch_vehicle(self, ctx: CallContext, vehicle_id: str, change: Mapping[str, Any],
-                      etag: str | None = None) -> Outcome:
-        """JSON merge patch of `change`, retried without ever being applied twice."""
+                      etag: str | None = None, *, landed: Mapping[str, Any] | None = None,
+                      resume: bool = False) -> Outcome:
+        """JSON merge patch of `change`, retried without ever being applied twice.
+
+        `landed`: the values that show the write already landed (default: the change itself);
+        `resume`: an earlier attempt may have landed (a crash cut it): read first, send only if not."""
         path = f"/api/v1/vehicles/{quote(vehicle_id, safe='')}"
         entry = self._entry(ctx, "PATCH", path, dict(change))
-        started, uncertain = time.monotonic(), False
+        proof = dict(landed) if landed is not None else dict(change)
+        started, uncertain = time.monotonic(), resume
         for round_ in range(self.settings.retries + 1):
             if round_:
                 self._sleep(round_)
@@ -105,7 +110,7 @@ class OpenFlexConnector:
                     continue
                 if read.status != 200:
                     return self._finish(entry, read, REFUSED, started)
-                if uncertain and applied(read.body, change):
+                if uncertain and applied(read.body, proof):
                     # The earlier attempt landed (its answer was lost): do not send it again.
                     entry.tries[-1]["landed"] = True
                     return self._finish(entry, _Reply(200, read.body, read.etag, None), OK, started)

@@ -16,7 +16,8 @@ from icarflex.mocks.common.errors import ApiError
 class UpstreamRefused(ApiError):
     """OpenFlex answered 4xx: the push was refused; the DMS record was left as it was."""
 
-    def __init__(self, status: int | None, problem: Mapping[str, Any] | None, sync_id: int) -> None:
+    def __init__(self, status: int | None, problem: Mapping[str, Any] | None, sync_id: int,
+                 operation_id: int | None = None) -> None:
         problem = dict(problem or {})
         super().__init__(
             "UPSTREAM_REFUSED",
@@ -24,17 +25,25 @@ class UpstreamRefused(ApiError):
             status=502, fields=_strings(problem.get("fields")), rules=_strings(problem.get("rule")),
             label=problem.get("label") if isinstance(problem.get("label"), str) else None,
             extra={"upstream_status": status, "upstream": problem, "sync_id": sync_id,
-                   "violations": problem.get("violations") or []})
+                   "operation_id": operation_id, "violations": problem.get("violations") or []})
         self.title = "Écriture refusée par OpenFlex"
 
 
 class UpstreamUnavailable(ApiError):
-    """OpenFlex timed out, could not be reached or answered 5xx, after the bounded retries."""
+    """OpenFlex timed out, could not be reached or answered 5xx, after the bounded retries.
 
-    def __init__(self, detail: str, status: int | None, attempts: int, sync_id: int) -> None:
+    For an operation of the outbox (`operation_id`), it stays open, with its police number:
+    the next call on the record, `POST /outbox/resume` or a replay of the sync entry retries it."""
+
+    def __init__(self, detail: str, status: int | None, attempts: int, sync_id: int,
+                 operation_id: int | None = None) -> None:
+        pending = (f" ; l'opération {operation_id} reste en attente et sera rejouée telle quelle"
+                   if operation_id is not None else "")
         super().__init__("UPSTREAM_UNAVAILABLE",
-                         f"OpenFlex injoignable après {attempts} tentative(s) : {detail}", status=504,
-                         extra={"upstream_status": status, "attempts": attempts, "sync_id": sync_id})
+                         f"OpenFlex injoignable après {attempts} tentative(s) : {detail}{pending}",
+                         status=504,
+                         extra={"upstream_status": status, "attempts": attempts, "sync_id": sync_id,
+                                "operation_id": operation_id})
         self.title = "OpenFlex injoignable"
 
 
@@ -54,11 +63,18 @@ class WrongDmsStatus(ApiError):
 
 
 class RecordBusy(ApiError):
-    """Another operation on the same DMS record is in flight (its push to OpenFlex pending)."""
+    """Another request began an operation on the same DMS record meanwhile (its push in flight)."""
 
     def __init__(self, record_id: str, operation: str) -> None:
-        super().__init__("CONFLICT", f"Une opération ({operation}) est en cours sur le VEH {record_id}",
-                         fields=["id"])
+        super().__init__("CONFLICT", f"Une opération ({operation}) est en cours sur le VEH {record_id} ; "
+                         "réessayer", fields=["id"])
+
+
+class NotReplayable(ApiError):
+    """A sync log entry that cannot be replayed (not FAILED, not a write, or already settled)."""
+
+    def __init__(self, detail: str, field: str) -> None:
+        super().__init__("CONFLICT", detail, fields=[field])
 
 
 def _strings(value: Any) -> list[str]:

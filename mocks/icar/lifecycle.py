@@ -11,10 +11,6 @@ from dataclasses import dataclass
 from functools import cache
 
 from icarflex.contracts import Contract, load_contract
-from icarflex.contracts.models import VatRegime
-
-DMS_ACTOR = load_contract().dms_actor
-
 
 
 @dataclass(frozen=True)
@@ -39,8 +35,9 @@ class Lifecycle:
 
 
 def _dms_moves(contract: Contract) -> list[tuple[str | None, str, tuple[str, ...]]]:
+    dms = contract.dms_actor
     return [(t.from_, t.to, t.requires) for t in contract.lifeline.transitions
-            if DMS_ACTOR in t.actors or DMS_ACTOR in t.gated_actors]
+            if dms in t.actors or dms in t.gated_actors]
 
 
 def _field(contract: Contract, name: str) -> str:
@@ -68,13 +65,6 @@ def lifecycle(contract: Contract | None = None) -> Lifecycle:
         frevo_field=_field(contract, "frevo_realised"), vat_field=_field(contract, "vat_recoverable"))
 
 
-def vat_regime_for_origin(origin: str | None) -> VatRegime | None:
-    """The VAT regime on resale for a purchase origin (vehicle.yaml `vat_by_origin`, DESIGN §1:
-    bought from a private person → margin scheme; on a VAT invoice → normal regime)."""
-    return load_contract().vehicle.vat_by_origin.get(origin or "")
-
-
-def vat_regime_name(vat_recoverable: bool) -> str:
-    """The regime whose VAT is (or is not) recoverable."""
-    return next(r.regime for r in load_contract().vehicle.vat_by_origin.values()
-                if r.vat_recoverable == vat_recoverable)
+def vat_regime_name(vat_recoverable: bool, contract: Contract | None = None) -> str:
+    """The regime whose VAT is (or is not) recoverable (vehicle.yaml `vat_regimes`)."""
+    return (contract or load_contract()).vat_regime_name(vat_recoverable)

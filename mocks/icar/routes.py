@@ -64,7 +64,7 @@ def build_api() -> IcarApi:
                   "d'OpenFlex : rapprochement, entrée physique, FREVO, facturation, journal de synchro.",
                   PREFIX)
     api.upstream_operations |= {"match_vehicle", "book_physical_entry", "add_frevo_line", "update_vehicle",
-                                "write_openflex_fields", "create_invoice"}
+                                "write_openflex_fields", "create_invoice", "replay_sync_entry"}
     api.blueprint.record_once(lambda state: state.app.url_map.converters.update(record=RecordIdConverter))
     tags = ("vehicles",)
 
@@ -120,6 +120,23 @@ def build_api() -> IcarApi:
     def list_sync_log(who: Identity, query: s.SyncLogQuery) -> Any:
         dealer = query.dealer if who.actor == "admin" else who.dealer
         return backend().list_sync_log(dealer, query)
+
+    @api.operation("POST", "/sync-log/<int:id>/replay",
+                   summary="Rejouer une écriture FAILED du journal (mêmes valeurs, même N° de police)",
+                   actors=(*USER, "admin"), response=s.ReplayResult, tags=("sync",))
+    def replay_sync_entry(who: Identity, id: int) -> Any:  # noqa: A002
+        return backend().replay_sync_entry(None if who.actor == "admin" else who.dealer, id)
+
+    @api.operation("GET", "/outbox", summary="Opérations enregistrées avant leur envoi à OpenFlex",
+                   actors=(*USER, "admin"), query=s.OutboxQuery, response=s.OutboxPage, tags=("sync",))
+    def list_outbox(who: Identity, query: s.OutboxQuery) -> Any:
+        return backend().list_outbox(query.dealer if who.actor == "admin" else who.dealer, query)
+
+    @api.operation("POST", "/outbox/resume",
+                   summary="Reprise : rejouer toute opération restée ouverte (après un arrêt brutal)",
+                   actors=(*USER, "admin"), response=s.OutboxPage, tags=("sync",))
+    def resume_operations(who: Identity) -> Any:
+        return backend().resume_operations(None if who.actor == "admin" else who.dealer)
 
     @api.operation("GET", "/police-register", summary="Livre de police (N° attribués, jamais réutilisés)",
                    actors=USER, query=s.RegisterQuery, response=s.RegisterPage, tags=("vehicles",))

@@ -46,7 +46,7 @@ InvoicedPrice = contract_type(_life.invoiced_price_field)
 VatRecoverable = contract_type(_life.vat_field)
 PoliceNumber = Annotated[str, Strict(), Field(max_length=32)]
 DmsStatus = Literal[_life.icar_statuses]  # type: ignore[valid-type]
-_REGIMES = tuple(r.regime for r in load_contract().vehicle.vat_by_origin.values())
+_REGIMES = tuple(load_contract().vehicle.vat_regimes)
 VatRegime = Literal[_REGIMES]  # type: ignore[valid-type]
 Text = Annotated[str, Strict(), Field(min_length=1, max_length=120)]
 # A value the DMS may send OpenFlex as is: a JSON scalar, numbers within the plumbing's range.
@@ -178,7 +178,7 @@ class Invoice(BaseModel):
     invoiced_sale_price: float
     vat_recoverable: bool
     vat_regime: VatRegime
-    vat_source: Literal["ORIGIN", "REQUEST"]
+    vat_source: Literal["ORIGIN", "PURCHASE", "REQUEST"]
     origin: str | None
     issued_at: str
 
@@ -189,6 +189,22 @@ class SyncSummary(BaseModel):
     outcome: str
     status: int | None
     at: str
+
+
+class OutboxOperation(BaseModel):
+    id: int
+    dealer: str
+    record_id: str
+    openflex_id: str
+    operation: str
+    state: Literal["PENDING", "FAILED", "DONE", "REFUSED"] = Field(
+        description="PENDING, FAILED : ouverte (rejouée avec les mêmes valeurs) ; DONE, REFUSED : soldée")
+    change: dict[str, Any] = Field(description="ce qui est poussé à OpenFlex (le N° de police inclus)")
+    police_number: str | None
+    attempts: int
+    last_sync_id: int | None
+    created_at: str
+    updated_at: str
 
 
 class DmsVehicle(BaseModel):
@@ -209,6 +225,8 @@ class DmsVehicle(BaseModel):
     frevo_total: float
     invoice: Invoice | None
     sync: SyncSummary | None = Field(description="dernier appel à OpenFlex pour ce VEH")
+    pending: OutboxOperation | None = Field(None, description="opération enregistrée, pas encore soldée "
+                                            "avec OpenFlex (elle est rejouée par le prochain appel)")
     created_at: str
     updated_at: str
 
@@ -244,6 +262,8 @@ class SyncEntry(BaseModel):
     error: str | None
     tries: list[SyncTry]
     duration_ms: int
+    outbox_id: int | None = Field(None, description="l'opération de l'outbox pour laquelle l'appel "
+                                  "a été fait")
 
 
 class SyncLogPage(BaseModel):
@@ -273,3 +293,23 @@ class RegisterEntry(BaseModel):
 class RegisterPage(BaseModel):
     items: list[RegisterEntry]
     next_after: int
+
+
+# --- the outbox (operations recorded before their push to OpenFlex) ------------------------
+class OutboxQuery(Body):
+    state: Literal["PENDING", "FAILED", "DONE", "REFUSED"] | None = None
+    after: int = Field(0, ge=0, le=2**62)
+    limit: int = Field(100, ge=1, le=1000)
+    dealer: str | None = Field(None, max_length=64, description="admin seulement")
+
+
+class OutboxPage(BaseModel):
+    items: list[OutboxOperation]
+    next_after: int
+
+
+class ReplayResult(BaseModel):
+    operation: OutboxOperation | None = Field(description="l'opération soldée par le rejeu "
+                                              "(null : écriture brute)")
+    sync: SyncEntry = Field(description="le nouvel appel à OpenFlex")
+    record: DmsVehicle | None

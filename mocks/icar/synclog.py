@@ -5,7 +5,7 @@ path, body sent, final HTTP status, OpenFlex's problem when it refused, how many
 times the request was sent (`attempts`), every HTTP exchange it took (`tries`,
 including the re-reads that check whether a timed-out write landed) and the
 `outcome`: OK, REFUSED (4xx, not retried) or FAILED (unreachable, timeouts or 5xx
-after the bounded retries).
+after the bounded retries), and the outbox operation (`outbox_id`) the call was made for.
 """
 from __future__ import annotations
 
@@ -13,19 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from icarflex.mocks.common.store import Store, dumps, loads
-from icarflex.mocks.icar.records import insert
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS icar_sync_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL, dealer TEXT NOT NULL, record_id TEXT, openflex_id TEXT, operation TEXT NOT NULL,
-    method TEXT NOT NULL, url TEXT NOT NULL, path TEXT NOT NULL, body TEXT, status INTEGER,
-    problem TEXT, attempts INTEGER NOT NULL, outcome TEXT NOT NULL, error TEXT, tries TEXT,
-    duration_ms INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS icar_sync_log_record ON icar_sync_log (dealer, record_id);
-"""
+from icarflex.mocks.common.jsonio import dumps, loads
+from icarflex.mocks.common.store import Store, Transaction
 
 OK, REFUSED, FAILED = "OK", "REFUSED", "FAILED"
 
@@ -38,6 +27,7 @@ class CallContext:
     operation: str
     record_id: str | None = None
     openflex_id: str | None = None
+    outbox_id: int | None = None
 
 
 @dataclass
@@ -63,13 +53,14 @@ class SyncLog:
 
     def append(self, entry: SyncEntry) -> int:
         c = entry.context
-        with self.store.transaction() as conn:
-            entry.id = insert(conn, "icar_sync_log", {
+        with self.store.transaction() as unit:
+            entry.id = int(unit.insert("icar_sync_log", {
                 "at": now(), "dealer": c.dealer, "record_id": c.record_id, "openflex_id": c.openflex_id,
-                "operation": c.operation, "method": entry.method, "url": entry.url, "path": entry.path,
-                "body": dumps(entry.body), "status": entry.status, "problem": dumps(entry.problem),
-                "attempts": entry.attempts, "outcome": entry.outcome, "error": entry.error,
-                "tries": dumps(entry.tries), "duration_ms": entry.duration_ms})
+                "operation": c.operation, "outbox_id": c.outbox_id, "method": entry.method, "url": entry.url,
+                "path": entry.path, "body": dumps(entry.body), "status": entry.status,
+                "problem": dumps(entry.problem), "attempts": entry.attempts, "outcome": entry.outcome,
+                "error": entry.error, "tries": dumps(entry.tries), "duration_ms": entry.duration_ms},
+                returning="id"))
         return entry.id
 
     def entries(self, dealer: str | None, *, after: int = 0, limit: int = 100, record_id: str | None = None,
@@ -83,23 +74,29 @@ class SyncLog:
         rows = self.store.query(sql + " ORDER BY id LIMIT ?", (*params, limit))
         return [to_json(row) for row in rows]
 
-    def get(self, entry_id: int) -> dict[str, Any] | None:
+    def get(self, entry_id: int, dealer: str | None = None) -> dict[str, Any] | None:
         row = self.store.one("SELECT * FROM icar_sync_log WHERE id = ?", (entry_id,))
-        return to_json(row) if row else None
+        return to_json(row) if row and dealer in (None, row["dealer"]) else None
 
     def last_for(self, dealer: str, record_id: str) -> dict[str, Any] | None:
         row = self.store.one("SELECT * FROM icar_sync_log WHERE dealer = ? AND record_id = ? "
                              "ORDER BY id DESC LIMIT 1", (dealer, record_id))
         return to_json(row) if row else None
 
-    def clear(self) -> None:
-        with self.store.transaction() as conn:
-            conn.execute("DELETE FROM icar_sync_log")
+    @staticmethod
+    def attach(unit: Transaction, entry_id: int, record_id: str) -> None:
+        """Name the DMS record a call was made for, once it exists (the match's read)."""
+        unit.execute("UPDATE icar_sync_log SET record_id = ? WHERE id = ?", (record_id, entry_id))
+
+    @staticmethod
+    def clear(unit: Transaction) -> None:
+        unit.execute("DELETE FROM icar_sync_log")
 
 
 def to_json(row: Any) -> dict[str, Any]:
     return {"id": row["id"], "at": row["at"], "dealer": row["dealer"], "record_id": row["record_id"],
-            "openflex_id": row["openflex_id"], "operation": row["operation"], "method": row["method"],
+            "openflex_id": row["openflex_id"], "operation": row["operation"], "outbox_id": row["outbox_id"],
+            "method": row["method"],
             "url": row["url"], "path": row["path"], "body": loads(row["body"]), "status": row["status"],
             "problem": loads(row["problem"]), "attempts": row["attempts"], "outcome": row["outcome"],
             "error": row["error"], "tries": loads(row["tries"]) or [], "duration_ms": row["duration_ms"]}

@@ -8,59 +8,63 @@ dealer's parameterization: a step the profile forbids ends the walk there.
 """
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
 from faker import Faker
-from icarflex.contracts import ApiVoSettings, evaluate
-from icarflex.contracts.models import Transition
-from icarflex.mocks.common.store import dumps
+from icarflex.contracts import ApiVoSettings, Contract, evaluate
+from icarflex.contracts.engine import unmet_preconditions
+from icarflex.contracts.models import Precondition, Transition
 from icarflex.mocks.openflex import events
-from icarflex.mocks.openflex.opportunities import OpportunitiesMixin
-from icarflex.mocks.openflex.tables import next_id, next_number, now
+from icarflex.mocks.openflex.repositories import Repositories
+from icarflex.mocks.openflex.service import OpenFlexService, now
 
 SEED_ACTOR = "admin"
-Prepare = Callable[[dict[str, Any], list[dict[str, Any]], Any], None]
+Prepare = Callable[[Precondition, dict[str, Any], list[dict[str, Any]], Any], None]
 
 
-class SeedingMixin(OpportunitiesMixin):
-    def seed(self, dealer: str, count: int, seed: int | None = None) -> dict[str, Any]:
-        fake = Faker("fr_FR")
-        fake.seed_instance(self.default_seed if seed is None else seed)
-        settings = self.settings_for(dealer)
-        with self.store.transaction() as conn:
-            ids = [self._seed_vehicle(conn, dealer, fake, settings) for _ in range(count)]
-        return {"dealer": dealer, "count": count, "seed": seed, "vehicles": ids}
+class Seeder:
+    """Seeds one dealer's vehicles inside the caller's unit of work."""
 
-    def _seed_vehicle(self, conn: sqlite3.Connection, dealer: str, fake: Faker,
-                      settings: ApiVoSettings) -> str:
+    def __init__(self, service: OpenFlexService, r: Repositories, dealer: str, seed: int) -> None:
+        self.contract, self.reference = service.contract, service.reference
+        self.r, self.dealer = r, dealer
+        self.fake = Faker("fr_FR")
+        self.fake.seed_instance(seed)
+        self.settings = service.settings_for(r, dealer)
+
+    def vehicles(self, count: int) -> list[str]:
+        return [self._seed_vehicle(self.dealer, self.fake, self.settings) for _ in range(count)]
+
+    def _seed_vehicle(self, dealer: str, fake: Faker, settings: ApiVoSettings) -> str:
         rnd = fake.random
         destination = rnd.choice(sorted(self.contract.lifeline.lifelines))
         vehicle = self._seed_data(fake, destination, settings)
         reservations: list[dict[str, Any]] = []
         line = self.contract.lifeline.lifelines[destination]
-        prepare = self._preparations(conn, dealer)
+        prepare = self._preparations(dealer)
         for status in line[1:rnd.randrange(len(line)) + 1]:
             transition = self.contract.transition(vehicle["status"], status, destination)
             actor = _actor_for(transition, settings) if transition else None
             if actor is None:
                 break
-            for name in transition.requires:
-                prepare[name](vehicle, reservations, rnd)
+            state = {**vehicle, "reservations": reservations}
+            for name in unmet_preconditions(self.contract, transition, state):
+                prepare(self.contract.lifeline.preconditions[name], vehicle, reservations, rnd)
             current = {**vehicle, "reservations": reservations}
             if evaluate(self.contract, settings, actor, current, {"status": status}):
                 break
             vehicle["status"] = status
-        vehicle_id = self._insert(conn, dealer, vehicle)
+        stamp = now()
+        vehicle_id = self.r.vehicles.add(dealer, vehicle, stamp)
         for reservation in reservations:
-            reservation.update(id=next_id(conn, "reservation"), vehicle_id=vehicle_id)
-            conn.execute("INSERT INTO openflex_reservations (id, dealer, vehicle_id, doc) VALUES (?,?,?,?)",
-                         (reservation["id"], dealer, vehicle_id, dumps(reservation)))
+            reservation.update(id=None, vehicle_id=vehicle_id)
+            self.r.reservations.add(dealer, reservation)  # sets its id
         created = {k: v for k, v in vehicle.items() if v is not None}
-        events.record(conn, dealer, events.VEHICLE_CREATED, SEED_ACTOR, vehicle_id,
-                      {**created, "seeded": True, "reservations": [r["id"] for r in reservations]})
+        self.r.events.record(dealer, events.VEHICLE_CREATED, SEED_ACTOR, vehicle_id,
+                             {**created, "seeded": True, "reservations": [x["id"] for x in reservations]},
+                             stamp)
         return vehicle_id
 
     def _seed_data(self, fake: Faker, destination: str, settings: ApiVoSettings) -> dict[str, Any]:
@@ -82,33 +86,40 @@ class SeedingMixin(OpportunitiesMixin):
             mileage=rnd.randrange(5_000, 250_000), trade_in_price=trade_in, sale_price=sale,
             trade_in_by=fake.name() if source == sources[0] else None,
             exterior_color=fake.color_name()[:60],
-            vat_recoverable=self.contract.vehicle.vat_by_origin[origin].vat_recoverable)
+            vat_recoverable=_purchase_vat(self.contract, origin, rnd))
         vehicle.update(self.reference.match(entry.vin, entry.registration).to_json())
         return vehicle
 
-    def _preparations(self, conn: sqlite3.Connection, dealer: str) -> dict[str, Prepare]:
-        """How the seed meets each precondition of lifeline.yaml before the step that needs it."""
+    def _preparations(self, dealer: str) -> Prepare:
+        """How the seed meets a precondition of lifeline.yaml, by its kind, before the step that
+        needs it (whether it holds is the engine's `unmet_preconditions`, as for any write)."""
         blocking = dict(self.contract.vehicle.reservations.blocking)
 
-        def police_number(vehicle: dict[str, Any], _: list[dict[str, Any]], rnd: Any) -> None:
-            number = next_number(conn, f"police:{dealer}")
-            vehicle["police_number"] = f"SEED-{date.today().year}-{number:06d}"
-            vehicle["frevo_realised"] = float(rnd.randrange(0, 2500))
+        def present(field: str, vehicle: dict[str, Any], rnd: Any) -> None:
+            if field == "police_number":  # the DMS's register numbers the physical entry
+                number = self.r.tx.next_number(f"openflex:seed-police:{dealer}")
+                vehicle[field] = f"SEED-{date.today().year}-{number:06d}"
+                vehicle["frevo_realised"] = float(rnd.randrange(0, 2500))
+            elif field in self.contract.vehicle.price_fields:  # invoiced at the sale price
+                vehicle[field] = vehicle["sale_price"]
 
-        def invoiced_sale_price(vehicle: dict[str, Any], _: list[dict[str, Any]], __: Any) -> None:
-            vehicle["invoiced_sale_price"] = vehicle["sale_price"]
-
-        def sale_channel(_: dict[str, Any], reservations: list[dict[str, Any]], __: Any) -> None:
-            if not reservations:
+        def prepare(pre: Precondition, vehicle: dict[str, Any], reservations: list[dict[str, Any]],
+                    rnd: Any) -> None:
+            if pre.present is not None:
+                present(pre.present, vehicle, rnd)
+            elif pre.reservation is not None and not reservations:
                 reservations.append({**blocking, "until": None, "opportunity_id": None,
                                      "comment": "Vente hors Opportunités (données de démonstration)",
                                      "created_at": now(), "created_by": SEED_ACTOR})
+            # not_in reads the computed reference match: seeded vehicles are reference vehicles.
 
-        def reconciled(*_: Any) -> None:
-            """Seeded vehicles come from the reference table: already RECONCILED."""
+        return prepare
 
-        return {"police_number": police_number, "invoiced_sale_price": invoiced_sale_price,
-                "sale_channel": sale_channel, "reconciled": reconciled}
+
+def _purchase_vat(contract: Contract, origin: str, rnd: Any) -> bool:
+    """Rule R9: the regime the origin fixes, else one the purchase states."""
+    fixed = contract.fixed_vat_recoverable(origin)
+    return fixed if fixed is not None else rnd.random() < 0.5
 
 
 def _actor_for(transition: Transition, settings: ApiVoSettings) -> str | None:

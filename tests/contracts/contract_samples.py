@@ -17,23 +17,6 @@ _TOKEN = re.compile(r"\[(?P<cls>[^\]^][^\]]*)\]|\\(?P<esc>.)|(?P<lit>[^\[\]{}\\^
 _QUANT = re.compile(r"\{(\d+)(?:,(\d*))?\}")
 _BASE_DATE = date(2020, 1, 15)
 
-# What makes each precondition of lifeline.yaml hold, and what breaks it (test data
-# mirroring the engine's checks; a test asserts every precondition has both).
-PRECONDITION_MET: dict[str, dict[str, Any]] = {
-    "police_number": {"police_number": "PARIS16-2025-000001"},
-    "reconciled": {"reconciliation": "RECONCILED"},
-    "invoiced_sale_price": {"invoiced_sale_price": 9900.0},
-    "sale_channel": {"reservations": [
-        {"kind": "UNLIMITED", "blocks_sale": True, "blocks_publication": True}]},
-}
-PRECONDITION_BROKEN: dict[str, dict[str, Any]] = {
-    "police_number": {"police_number": None},
-    "reconciled": {"reconciliation": "NOT_RECONCILED"},
-    "invoiced_sale_price": {"invoiced_sale_price": None},
-    "sale_channel": {"reservations": []},
-}
-
-
 def _class_chars(spec: str) -> list[str]:
     chars, i = [], 0
     while i < len(spec):
@@ -78,6 +61,9 @@ def _candidate(contract: Contract, name: str, spec: FieldSpec, variant: int) -> 
     if spec.type == "date":
         sign = 1 if variant % 2 else -1
         return (_BASE_DATE + timedelta(days=sign * 30 * (variant // 2 + 1))).isoformat()
+    if spec.formats:  # the examples of the formats every vehicle may take (no `when`)
+        examples = [e for fmt in spec.formats if not fmt.when for e in fmt.examples]
+        return examples[variant % len(examples)]
     if spec.pattern:
         return pattern_sample(spec.pattern, variant)
     text = f"Échantillon {variant}"
@@ -139,8 +125,12 @@ def base_vehicle(contract: Contract, status: str | None = None, destination: str
     vehicle: dict[str, Any] = {"id": "veh-test-1"}
     for name in writable_fields(contract):
         vehicle[name] = sample_value(contract, name, vehicle=vehicle)
-    for fragment in PRECONDITION_MET.values():
-        vehicle.update(fragment)
+    for name in contract.lifeline.preconditions:
+        vehicle.update(precondition_state(contract, name, met=True))
+    # Rule R9: a VAT regime every origin allows (the margin scheme), whatever origin a test sets.
+    fixed = {contract.fixed_vat_recoverable(o) for o in contract.enum_values("origin")} - {None}
+    if len(fixed) == 1:
+        vehicle["vat_recoverable"] = fixed.pop()
     vehicle["status"] = status or contract.entry_status
     if destination:
         vehicle["destination"] = destination
@@ -153,6 +143,8 @@ def creation_body(contract: Contract, **overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {}
     for name in contract.vehicle.required_at_creation:
         body[name] = sample_value(contract, name, vehicle=body)
+    if contract.fixed_vat_recoverable(body.get("origin")) is None:  # rule R9: stated at the purchase
+        body["vat_recoverable"] = False
     body.update(overrides)
     return body
 
@@ -163,3 +155,18 @@ def destination_for(contract: Contract, from_: str, to: str) -> str:
         if contract.transition(from_, to, destination) is not None:
             return destination
     raise AssertionError(f"no destination allows {from_} -> {to}")
+
+
+def precondition_state(contract: Contract, name: str, met: bool) -> dict[str, Any]:
+    """The vehicle state that makes precondition `name` hold (`met`) or break, from its typed form
+    in lifeline.yaml; the engine's `precondition_holds` is what judges it (a test checks both)."""
+    pre = contract.lifeline.preconditions[name]
+    if pre.present is not None:
+        return {pre.present: sample_value(contract, pre.present) if met else None}
+    if pre.not_in is not None:
+        field, values = next(iter(pre.not_in.items()))
+        allowed = [v for v in contract.enum_values(field) if v not in values]
+        return {field: allowed[-1] if met else values[0]}
+    shapes = {"order": {"kind": contract.vehicle.reservations.order},
+              "blocking": dict(contract.vehicle.reservations.blocking)}
+    return {"reservations": [shapes[(pre.reservation or ("blocking",))[-1]]] if met else []}

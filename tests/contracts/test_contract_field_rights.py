@@ -68,6 +68,8 @@ def test_a_dms_write_touching_forbidden_fields_names_every_one_of_them(defaults)
     vehicle = base_vehicle(CONTRACT)
     change = {row.id: sample_value(CONTRACT, row.id, vehicle[row.id], vehicle)
               for row in FIELD_ROWS if row.id != "status"}
+    if CONTRACT.fixed_vat_recoverable(change["origin"]) not in (None, change["vat_recoverable"]):
+        del change["vat_recoverable"]  # a regime the new origin refuses is rule R9, not this test's
     forbidden = [row.id for row in FIELD_ROWS if row.id in change and not row.default]
     violations = evaluate(CONTRACT, defaults, "dms", vehicle, change)
     assert sorted(v.field for v in violations) == sorted(forbidden)

@@ -111,6 +111,19 @@ BREAKERS: dict[str, list[Breaker]] = {
         Breaker("user-invoices", "openflex_user", _vehicle(), {"invoiced_sale_price": 9000.0},
                 "FIELD_NOT_MODIFIABLE", "invoiced_sale_price"),
     ],
+    "R9": [
+        Breaker("dms-recovers-vat-on-a-private-sellers-car", "dms", _vehicle(origin="PARTICULIER"),
+                {"vat_recoverable": True}, "VALIDATION_ERROR", "vat_recoverable"),
+        Breaker("user-creates-a-private-sellers-car-under-the-normal-regime", "openflex_user", None,
+                creation_body(CONTRACT, origin="PARTICULIER", vat_recoverable=True),
+                "VALIDATION_ERROR", "vat_recoverable"),
+        Breaker("professional-purchase-without-its-regime", "mobile_app", None,
+                creation_body(CONTRACT, origin="PROFESSIONNEL", vat_recoverable=None),
+                "VALIDATION_ERROR", "vat_recoverable"),
+        Breaker("origin-turned-private-on-a-normal-regime-car", "openflex_user",
+                _vehicle(origin="PROFESSIONNEL", vat_recoverable=True), {"origin": "PARTICULIER"},
+                "VALIDATION_ERROR", "vat_recoverable"),
+    ],
 }
 CASES = [pytest.param(rule, breaker, id=f"{rule}-{breaker.id}")
          for rule, breakers in BREAKERS.items() for breaker in breakers]

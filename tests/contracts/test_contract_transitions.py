@@ -10,8 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from contract_samples import PRECONDITION_BROKEN, PRECONDITION_MET, base_vehicle, creation_body
+from contract_samples import base_vehicle, creation_body, precondition_state
 from icarflex.contracts import ApiVoSettings, evaluate, load_contract
+from icarflex.contracts.engine import precondition_holds
 from icarflex.contracts.models import Transition
 
 CONTRACT = load_contract()
@@ -82,14 +83,17 @@ def precondition_cases() -> Iterator[Any]:
 def test_a_missing_precondition_is_named_with_its_code_rule_and_field(defaults, t, precondition):
     actor = t.actors[0] if t.actors else next(iter(t.gated_actors))
     settings = defaults.merge({"capabilities": {c: True for c in t.gated_actors.values()}})
-    violations = attempt(settings, actor, t, **PRECONDITION_BROKEN[precondition])
+    violations = attempt(settings, actor, t, **precondition_state(CONTRACT, precondition, met=False))
     pre = CONTRACT.lifeline.preconditions[precondition]
     assert [(v.code, v.rule, v.field) for v in violations] == [(pre.code, pre.rule, pre.field)]
 
 
 @pytest.mark.parametrize("name", list(CONTRACT.lifeline.preconditions))
 def test_every_precondition_has_test_data_that_meets_and_breaks_it(name):
-    assert name in PRECONDITION_MET and name in PRECONDITION_BROKEN
+    vehicle = base_vehicle(CONTRACT)
+    assert precondition_holds(CONTRACT, name, {**vehicle, **precondition_state(CONTRACT, name, met=True)})
+    broken = {**vehicle, **precondition_state(CONTRACT, name, met=False)}
+    assert not precondition_holds(CONTRACT, name, broken)
 
 
 @pytest.mark.parametrize("row", CONTRACT.rows_of("capability"), ids=lambda row: row.id)

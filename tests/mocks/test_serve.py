@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import requests
 
 URL = re.compile(r"(OpenFlex|ICAR) fake\s*:\s*(http://127\.0\.0\.1:\d+)")
@@ -92,8 +93,7 @@ def test_serve_with_a_bad_profile_says_which_row_and_exits_2(tmp_path, capsys) -
 
 
 def test_patches_answered_just_before_ctrl_c_are_kept(tmp_path):
-    """PATCHes are answered before their store write (deferred by a few ms): stopping serve
-    writes them, and a restart on the same --db serves the last one answered."""
+    """Every answered PATCH is stored: a restart on the same --db serves the last one answered."""
     db = tmp_path / "icarflex.sqlite3"
     with serving(db) as urls:
         openflex = urls["OpenFlex"]
@@ -112,6 +112,30 @@ def test_patches_answered_just_before_ctrl_c_are_kept(tmp_path):
         events = call("GET", f"{urls['OpenFlex']}/api/v1/events?limit=1000", "demo-openflex-key").json()
         assert [e["data"]["changes"]["mileage"] for e in events["items"]
                 if e["type"] == "vehicle.updated"] == list(range(40_000, 40_050))
+
+
+@pytest.mark.parametrize("url, host", [
+    ("postgresql://icarflex@127.0.0.1:1/sandbox", "127.0.0.1:1/sandbox"),
+    ("postgresql://icarflex@no-such-host.invalid/x", "no-such-host.invalid")])
+def test_serve_on_an_unreachable_postgresql_says_host_and_cause_in_one_line_and_exits_2(
+        url: str, host: str) -> None:
+    out = subprocess.run([sys.executable, "-m", "icarflex.scenarios.cli", "serve", "--openflex-port", "0",
+                          "--icar-port", "0", "--db", url], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2, out
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and host in lines[0] and "injoignable : " in lines[0], out.stderr
+
+
+def test_serve_on_another_applications_database_exits_2_and_leaves_it_alone(tmp_path) -> None:  # noqa: ANN001
+    import sqlite3
+    db = tmp_path / "crm.sqlite3"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY)")
+    out = subprocess.run([sys.executable, "-m", "icarflex.scenarios.cli", "serve", "--openflex-port", "0",
+                          "--icar-port", "0", "--db", str(db)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "pas une base icarflex" in out.stderr, out
+    with sqlite3.connect(db) as conn:
+        assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["customers"]
 
 
 def test_ctrl_c_stops_serve_even_started_with_sigint_ignored(tmp_path):

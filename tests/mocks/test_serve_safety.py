@@ -115,7 +115,7 @@ def test_a_thousand_idle_and_two_hundred_half_sent_connections_starve_no_one(tmp
 
 def test_silent_connections_are_closed_after_the_channel_timeout(tmp_path):
     app = create_app({"DB": str(tmp_path / "db.sqlite3")})
-    with LiveServer(app, serving={"channel_timeout": 1, "cleanup_interval": 1}) as server, \
+    with LiveServer(app, channel_timeout=1, cleanup_interval=1) as server, \
             crowd(server.url, 2, 2) as sockets:
         deadline = time.monotonic() + 15
         for sock in sockets:

@@ -45,13 +45,17 @@ def test_a_clean_journal_has_no_violation() -> None:
     assert [f for f in check_journal(clean_journal()) if f.failing] == []
 
 
+PLANTED = {"registration": "PL-123-AN"}  # a valid plate: only R6 is broken
+
+
 @pytest.mark.parametrize("field", DMS_FORBIDDEN)
 def test_an_accepted_dms_write_of_a_forbidden_field_is_flagged(field: str) -> None:
-    planted = entry(9, "dms", "PATCH", "/api/v1/vehicles/VEH-1", 200, {field: "PLANTED"}, before=VEHICLE)
+    value = PLANTED.get(field, "PLANTED")
+    planted = entry(9, "dms", "PATCH", "/api/v1/vehicles/VEH-1", 200, {field: value}, before=VEHICLE)
     findings = check_journal([*clean_journal(), planted])
     flagged = [f for f in findings if f.kind == VIOLATION]
     assert [(f.rule, f.field, f.actor, f.seq) for f in flagged] == [("R6", field, "dms", 9)]
-    assert flagged[0].request == {field: "PLANTED"}
+    assert flagged[0].request == {field: value}
 
 
 def test_the_same_write_is_clean_under_a_profile_that_allows_it() -> None:
@@ -155,7 +159,7 @@ def test_a_journal_recorded_by_the_fakes_is_clean_and_lists_every_twins_attempt(
 # --- journals captured in front of real systems: no vehicle_before ---------------------
 @pytest.mark.parametrize("field", DMS_FORBIDDEN)
 def test_a_forbidden_write_without_vehicle_before_is_still_flagged(field: str) -> None:
-    planted = entry(9, "dms", "PATCH", "/api/v1/vehicles/VEH-1", 200, {field: "PLANTED"})
+    planted = entry(9, "dms", "PATCH", "/api/v1/vehicles/VEH-1", 200, {field: PLANTED.get(field, "PLANTED")})
     flagged = [f for f in check_journal([planted]) if f.failing]
     assert [(f.rule, f.field, f.actor) for f in flagged] == [("R6", field, "dms")]
 
@@ -191,5 +195,5 @@ def test_an_admin_settings_change_is_followed_like_the_api_one() -> None:
 @pytest.mark.parametrize("line", ["[1, 2]", '"text"', '{"path": "/api/v1/vehicles"}',
                                   '{"method": "GET", "path": "/x", "status": "200"}'])
 def test_a_malformed_journal_line_is_refused_with_its_line_number(line: str) -> None:
-    with pytest.raises(ValueError, match="line 2"):
+    with pytest.raises(ValueError, match="ligne 2"):
         read_journal(["", line])

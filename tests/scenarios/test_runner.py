@@ -92,13 +92,14 @@ def test_a_twin_whose_refusal_does_not_come_fails(tmp_path: Path) -> None:
     assert [d.row for d in run.drift] == ["create_vehicles"]
 
 
-def test_without_the_admin_key_the_targets_are_not_reset_and_admin_twins_are_skipped(fakes) -> None:  # noqa: ANN001
+def test_without_the_admin_key_twins_that_flip_a_setting_are_skipped_named(fakes) -> None:  # noqa: ANN001
     keys = {**Targets(fakes.openflex_url, fakes.icar_url).keys, "admin": "not-a-key"}
     with Runner(Targets(fakes.openflex_url, fakes.icar_url, keys)) as runner:
         run = runner.run(["casse"])
-    assert any("remise à zéro" in note for note in run.notes)
+    assert not any("remise à zéro" in note for note in run.notes)
     assert scenario(run, "casse").ok
-    assert "admin" in (scenario(run, "scrap_invoice_price_locked").skipped or "")
+    skipped = scenario(run, "scrap_invoice_price_locked").skipped or ""
+    assert "concessionnaire de travail" in skipped and "clé admin" in skipped
     assert run.ok
 
 
@@ -109,7 +110,7 @@ def test_run_command_exit_codes(capsys) -> None:  # noqa: ANN001
     assert main(["run", "casse", "--openflex-url", "http://127.0.0.1:9"]) == 2
 
 
-def test_run_against_named_servers_resets_them_and_replays_twice(capsys) -> None:  # noqa: ANN001
+def test_run_against_named_servers_replays_twice(capsys) -> None:  # noqa: ANN001
     with local_fakes() as fakes:
         urls = ["--openflex-url", fakes.openflex_url, "--icar-url", fakes.icar_url]
         assert main(["run", "marchand", *urls, "-q"]) == 0

@@ -56,7 +56,7 @@ def make_app(tmp_path: Path, backend: type[Backend] = Backend, limit: int = 1024
         annotate(vehicle_id="T-1")
         return body
 
-    return build_app("dummy", api, "", lambda app, store: backend(), defaults={"KEYS": KEYS},
+    return build_app("dummy", api, lambda app, store: backend(), defaults={"KEYS": KEYS},
                      config={"DB": str(tmp_path / "db.sqlite3"), "TESTING": True,
                              "MAX_CONTENT_LENGTH": limit})
 

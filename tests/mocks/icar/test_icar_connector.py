@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import socket
 import time
+from pathlib import Path
 
 import pytest
 from flask import Flask, jsonify, request
 from icarflex.mocks.common.server import LiveServer
-from icarflex.mocks.common.store import Store
+from icarflex.mocks.common.store import open_store
 from icarflex.mocks.icar.connector import ConnectorSettings, OpenFlexConnector, applied
-from icarflex.mocks.icar.synclog import SCHEMA, CallContext, SyncLog
+from icarflex.mocks.icar.migrations import MIGRATIONS
+from icarflex.mocks.icar.synclog import CallContext, SyncLog
 
 
 def closed_port() -> int:
@@ -20,7 +22,7 @@ def closed_port() -> int:
 
 @pytest.fixture
 def connector(tmp_path):
-    log = SyncLog(Store(tmp_path / "sync.sqlite3", SCHEMA))
+    log = sync_log(tmp_path)
     settings = ConnectorSettings(f"http://127.0.0.1:{closed_port()}", lambda dealer: f"{dealer}-dms-key",
                                  timeout=0.5, retries=2, backoff=0.05)
     return OpenFlexConnector(settings, log)
@@ -80,7 +82,7 @@ def slow_upstream(answer_after_s: float) -> Flask:
 def test_a_write_that_landed_before_its_timeout_is_not_sent_again(tmp_path):
     upstream = slow_upstream(answer_after_s=0.6)
     with LiveServer(upstream) as server:
-        log = SyncLog(Store(tmp_path / "sync.sqlite3", SCHEMA))
+        log = sync_log(tmp_path)
         connector = OpenFlexConnector(ConnectorSettings(server.url, lambda d: "k", timeout=0.3, retries=3,
                                                         backoff=0.01), log)
         out = connector.patch_vehicle(CallContext("demo", "update"), "v1", {"mileage": 2000})
@@ -89,3 +91,9 @@ def test_a_write_that_landed_before_its_timeout_is_not_sent_again(tmp_path):
     assert [(t["method"], t["status"], t.get("landed")) for t in out.entry.tries] == \
         [("GET", 200, None), ("PATCH", None, None), ("GET", 200, True)]
     assert out.entry.attempts == 1
+
+
+def sync_log(folder: Path) -> SyncLog:
+    store = open_store(folder / "sync.sqlite3")
+    store.migrate("icar", MIGRATIONS)
+    return SyncLog(store)

@@ -40,7 +40,8 @@ def test_5xx_answers_are_retried_until_the_write_goes_through(systems):
     assert systems.openflex_vehicle(created["id"])[LIFE.frevo_field] == 410.0
 
 
-def test_after_the_bounded_retries_the_call_is_logged_failed_and_nothing_moves(systems, sync):
+def fail_an_entry(systems, sync) -> tuple[dict, dict, dict]:
+    """A physical entry whose push fails after the bounded retries (OpenFlex answering 503)."""
     created, record = systems.matched()
     systems.faults(error_rate=1.0, error_status=503, methods=["PATCH"])
     reply = systems.icar("POST", f"/vehicles/{record['id']}/physical-entry", {"mileage": 43_000})
@@ -49,18 +50,56 @@ def test_after_the_bounded_retries_the_call_is_logged_failed_and_nothing_moves(s
         (504, "UPSTREAM_UNAVAILABLE", sync["SYNC_RETRIES"] + 1)
     entry = systems.sync_log(operation="physical_entry")[-1]
     assert (entry["id"], entry["outcome"], entry["status"]) == (problem["sync_id"], "FAILED", 503)
-    assert entry["body"][LIFE.police_field]  # the intended write is kept in the log, not lost
-    assert systems.icar("GET", f"/vehicles/{record['id']}").json()["status"] == LIFE.arrival
+    assert entry["outbox_id"] == problem["operation_id"]
+    systems.faults()
+    return created, record, entry
+
+
+def test_after_the_bounded_retries_the_call_is_logged_failed_and_nothing_moves(systems, sync):
+    created, record, entry = fail_an_entry(systems, sync)
+    number = entry["body"][LIFE.police_field]  # the intended write is kept in the log, not lost
+    dms = systems.icar("GET", f"/vehicles/{record['id']}").json()
+    assert (dms["status"], dms["police_number"]) == (LIFE.arrival, None)
+    assert (dms["pending"]["state"], dms["pending"]["police_number"]) == ("FAILED", number)
     assert systems.openflex_vehicle(created["id"])["status"] == LIFE.openflex_entry
     assert systems.dms_writes(created["id"]) == []
 
-    systems.faults()
+
+def test_a_retry_after_a_failed_push_books_the_same_police_number(systems, sync):
+    created, record, entry = fail_an_entry(systems, sync)
     retry = systems.icar("POST", f"/vehicles/{record['id']}/physical-entry", {"mileage": 43_000})
     assert retry.status_code == 200, retry.text
+    number = entry["body"][LIFE.police_field]
+    assert (retry.json()["police_number"], retry.json()["pending"]) == (number, None)
     register = systems.icar("GET", "/police-register").json()["items"]
-    start = register[0]["seq"]  # the register survives resets: numbers are never reused
-    assert [(e["seq"], e["state"]) for e in register] == [(start, "FAILED"), (start + 1, "BOOKED")]
+    assert [(e["number"], e["state"]) for e in register] == [(entry["body"][LIFE.police_field], "BOOKED")]
     assert len(systems.dms_writes(created["id"])) == 1
+
+
+def test_replaying_a_failed_sync_entry_pushes_the_same_police_number(systems, sync):
+    created, record, entry = fail_an_entry(systems, sync)
+    number = entry["body"][LIFE.police_field]
+    reply = systems.icar("POST", f"/sync-log/{entry['id']}/replay")
+    assert reply.status_code == 200, reply.text
+    replay = reply.json()
+    assert (replay["sync"]["outcome"], replay["sync"]["body"][LIFE.police_field]) == ("OK", number)
+    assert (replay["operation"]["state"], replay["record"]["status"]) == ("DONE", LIFE.stock)
+    assert replay["record"]["police_number"] == number
+    assert systems.openflex_vehicle(created["id"])[LIFE.police_field] == number
+    writes = systems.dms_writes(created["id"])
+    assert [w["data"]["changes"][LIFE.police_field] for w in writes] == [number]
+    register = systems.icar("GET", "/police-register").json()["items"]
+    assert [(e["number"], e["state"]) for e in register] == [(number, "BOOKED")]
+    again = systems.icar("POST", f"/sync-log/{entry['id']}/replay")  # settled: nothing to replay
+    assert (again.status_code, again.json()["fields"]) == (409, ["outbox_id"])
+
+
+def test_only_a_failed_write_is_replayed(systems):
+    _, record = systems.in_stock()
+    ok = systems.sync_log(operation="physical_entry")[-1]
+    reply = systems.icar("POST", f"/sync-log/{ok['id']}/replay")
+    assert (reply.status_code, reply.json()["code"], reply.json()["fields"]) == (409, "CONFLICT", ["outcome"])
+    assert systems.icar("POST", "/sync-log/999999999/replay").status_code == 404
 
 
 def test_reads_are_retried_too(systems):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 from icarflex.contracts import ApiVoSettings, load_contract
-from icarflex.mocks.icar.lifecycle import lifecycle, vat_regime_for_origin
+from icarflex.mocks.icar.lifecycle import lifecycle, vat_regime_name
 
 CONTRACT = load_contract()
 LIFE = lifecycle(CONTRACT)
@@ -32,14 +32,11 @@ def test_every_field_the_connector_pushes_is_dms_modifiable_by_default(field):
     assert ApiVoSettings.defaults(CONTRACT).dms_may_modify(field)
 
 
-def test_vat_regimes_cover_exactly_the_contract_origins():
-    assert set(CONTRACT.vehicle.vat_by_origin) == set(CONTRACT.enum_values("origin"))
+def test_a_private_sellers_car_is_always_under_the_margin_scheme():
+    assert CONTRACT.fixed_vat_recoverable("PARTICULIER") is False
+    assert vat_regime_name(False) == "MARGE" and vat_regime_name(True) == "NORMAL"
 
 
-@pytest.mark.parametrize(("origin", "recoverable"), [("PARTICULIER", False), ("PROFESSIONNEL", True)])
-def test_vat_follows_the_purchase_origin(origin, recoverable):
-    assert vat_regime_for_origin(origin).vat_recoverable is recoverable
-
-
-def test_unknown_origin_has_no_default_vat():
-    assert vat_regime_for_origin(None) is None
+def test_a_professional_purchase_has_no_default_vat():
+    assert CONTRACT.fixed_vat_recoverable("PROFESSIONNEL") is None
+    assert CONTRACT.fixed_vat_recoverable(None) is None

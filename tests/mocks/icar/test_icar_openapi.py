@@ -27,7 +27,7 @@ def test_upstream_errors_are_documented_on_every_operation_that_calls_openflex()
                if {"502", "504"} <= set(op["responses"])]
     assert {op["operationId"] for op in calling} == {
         "match_vehicle", "book_physical_entry", "add_frevo_line", "update_vehicle", "write_openflex_fields",
-        "create_invoice"}
+        "create_invoice", "replay_sync_entry"}
 
 
 def free_port() -> int:

@@ -66,32 +66,51 @@ def test_match_entry_frevo_invoice_keep_both_systems_in_mapped_statuses(systems,
         record["invoice"]["invoiced_sale_price"] == 9_900.0
 
 
-@pytest.mark.parametrize(("origin", "recoverable", "regime"), [
-    ("PARTICULIER", False, "MARGE"), ("PROFESSIONNEL", True, "NORMAL")])
-def test_invoice_vat_follows_the_openflex_purchase_origin(systems, origin, recoverable, regime):
-    created, record = invoiced(systems, origin=origin)
-    assert (record["invoice"]["vat_regime"], record["invoice"]["vat_source"]) == (regime, "ORIGIN")
+@pytest.mark.parametrize(("purchase", "recoverable", "regime", "source"), [
+    ({"origin": "PARTICULIER"}, False, "MARGE", "ORIGIN"),
+    ({"origin": "PROFESSIONNEL", "vat_recoverable": True}, True, "NORMAL", "PURCHASE"),
+    ({"origin": "PROFESSIONNEL", "vat_recoverable": False}, False, "MARGE", "PURCHASE")])
+def test_invoice_vat_follows_the_purchase_not_the_origin(systems, purchase, recoverable, regime, source):
+    """Rule R9: a professional's car states its regime at the purchase (margin scheme or normal)."""
+    created, record = invoiced(systems, **purchase)
+    assert (record["invoice"]["vat_regime"], record["invoice"]["vat_source"]) == (regime, source)
     assert record["vat_recoverable"] is recoverable
     assert systems.openflex_vehicle(created["id"])["vat_recoverable"] is recoverable
 
 
-def test_invoice_vat_can_be_overridden_in_the_request(systems):
-    created, record = invoiced(systems, origin="PARTICULIER", vat_recoverable=True)
+def test_invoice_vat_can_be_overridden_in_the_request_for_a_professionals_car(systems):
+    created, record = invoiced(systems, origin="PROFESSIONNEL", vat_recoverable=False,
+                               invoice_vat=True)
     assert (record["invoice"]["vat_regime"], record["invoice"]["vat_source"]) == ("NORMAL", "REQUEST")
     assert systems.openflex_vehicle(created["id"])["vat_recoverable"] is True
 
 
-def invoiced(systems, origin: str, **invoice_extra):
-    created, record = systems.in_stock(destination="MARCHAND", origin=origin)
+def test_recovering_vat_on_a_private_sellers_car_is_refused_by_rule_r9(systems):
+    created, record = systems.in_stock(destination="MARCHAND", origin="PARTICULIER")
     move_as_openflex_user(systems, created["id"], "LIVRAISON")
     reply = systems.icar("POST", f"/vehicles/{record['id']}/invoices",
-                         {"customer": "Garage du Centre", "invoiced_sale_price": 2_500.0, **invoice_extra})
+                         {"customer": "Garage du Centre", "invoiced_sale_price": 2_500.0,
+                          "vat_recoverable": True})
+    assert reply.status_code == 502, reply.text
+    problem = reply.json()["upstream"]
+    assert (problem["code"], problem["rule"], problem["fields"]) == ("VALIDATION_ERROR", ["R9"],
+                                                                     ["vat_recoverable"])
+    vehicle = systems.openflex_vehicle(created["id"])
+    assert (vehicle["status"], vehicle["vat_recoverable"]) == ("LIVRAISON", None)
+
+
+def invoiced(systems, invoice_vat: bool | None = None, **purchase):
+    created, record = systems.in_stock(destination="MARCHAND", **purchase)
+    move_as_openflex_user(systems, created["id"], "LIVRAISON")
+    extra = {} if invoice_vat is None else {"vat_recoverable": invoice_vat}
+    reply = systems.icar("POST", f"/vehicles/{record['id']}/invoices",
+                         {"customer": "Garage du Centre", "invoiced_sale_price": 2_500.0, **extra})
     assert reply.status_code == 201, reply.text
     return created, reply.json()
 
 
 def test_dms_owned_updates_are_pushed_to_openflex(systems):
-    created, record = systems.in_stock()
+    created, record = systems.in_stock(origin="PROFESSIONNEL", vat_recoverable=False)
     reply = systems.icar("PATCH", f"/vehicles/{record['id']}", {"mileage": 45_500, "vat_recoverable": True})
     assert reply.status_code == 200, reply.text
     vehicle = systems.openflex_vehicle(created["id"])

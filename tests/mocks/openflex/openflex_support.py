@@ -16,6 +16,7 @@ from typing import Any
 import requests
 from flask.testing import FlaskClient
 from icarflex.contracts import ApiVoSettings, Contract, load_contract
+from icarflex.contracts.engine import precondition_holds
 from icarflex.contracts.models import Transition
 from icarflex.mocks.common.errors import PROBLEM_MIME
 
@@ -24,7 +25,10 @@ KEYS = {"mobile_app": "demo-mobile-key", "openflex_user": "demo-openflex-key", "
 OTHER_DEALER_KEYS = {"mobile_app": "demo2-mobile-key", "openflex_user": "demo2-openflex-key",
                      "dms": "demo2-dms-key"}
 UNKNOWN_VIN = "XXX1234567ABCDEFG"  # pattern-valid, no known WMI: the match finds nothing
-CREATION = {"destination": "PARTICULIER", "origin": "PARTICULIER", "purchase_source": "ACHAT_DIRECT"}
+# A professional's car bought under the margin scheme (rule R9: its regime stated at the purchase):
+# a test may flip its origin or its VAT without breaking R9.
+CREATION = {"destination": "PARTICULIER", "origin": "PROFESSIONNEL", "purchase_source": "ACHAT_DIRECT",
+            "vat_recoverable": False}
 
 
 @dataclass
@@ -166,10 +170,10 @@ class World:
         return next((a for a, cap in transition.gated_actors.items() if settings[cap]), None)
 
     def satisfy(self, name: str, vehicle_id: str) -> None:
-        SATISFY[name](self, vehicle_id)
+        meet(self, name, vehicle_id, met=True)
 
     def unsatisfy(self, name: str, vehicle_id: str) -> None:
-        UNSATISFY[name](self, vehicle_id)
+        meet(self, name, vehicle_id, met=False)
 
     def walk_to(self, vehicle_id: str, status: str) -> dict[str, Any]:
         """Move the vehicle along its destination's lifeline up to `status`, as the contract says."""
@@ -211,20 +215,36 @@ def _lift_reservations(world: World, vehicle_id: str) -> None:
         world.openflex.delete(f"/vehicles/{vehicle_id}/reservations/{reservation['id']}").ok(204)
 
 
-# How a test meets, or breaks, each precondition of lifeline.yaml (by its name).
-SATISFY: dict[str, Callable[[World, str], None]] = {
-    "police_number": lambda w, v: w.dms.patch(f"/vehicles/{v}", {"police_number": w.police_number()}).ok(),
-    "reconciled": lambda w, v: None,  # reference vehicles are RECONCILED from their creation
-    "invoiced_sale_price": lambda w, v: w.dms.patch(f"/vehicles/{v}", {"invoiced_sale_price": 14500}).ok(),
-    "sale_channel": _blocking_reservation,
-}
-UNSATISFY: dict[str, Callable[[World, str], None]] = {
-    "police_number": lambda w, v: w.dms.patch(f"/vehicles/{v}", {"police_number": None}).ok(),
-    "reconciled": lambda w, v: w.openflex.patch(f"/vehicles/{v}", {"vin": UNKNOWN_VIN,
-                                                                   "registration": None}).ok(),
-    "invoiced_sale_price": lambda w, v: w.dms.patch(f"/vehicles/{v}", {"invoiced_sale_price": None}).ok(),
-    "sale_channel": _lift_reservations,
-}
+def _writer(world: World, field: str) -> Caller:
+    """Who writes a field over HTTP: the DMS what is entered in ICAR, the OpenFlex user the rest."""
+    row = world.contract.rows.get(field)
+    return world.dms if row is not None and row.entered_in == "ICAR" else world.openflex
+
+
+def _present(world: World, vehicle_id: str, field: str, met: bool) -> None:
+    value = (world.police_number() if field == "police_number" else
+             sample_value(world.contract, field, None, world)) if met else None
+    _writer(world, field).patch(f"/vehicles/{vehicle_id}", {field: value}).ok()
+
+
+def _not_in(world: World, vehicle_id: str, field: str, met: bool) -> None:
+    """`not_in` reads a computed field (the reference match): reference vehicles meet it from their
+    creation; a VIN unknown to the reference table breaks it."""
+    if not met:
+        world.openflex.patch(f"/vehicles/{vehicle_id}", {"vin": UNKNOWN_VIN, "registration": None}).ok()
+
+
+def meet(world: World, name: str, vehicle_id: str, met: bool) -> None:
+    """Meet (or break) precondition `name` over HTTP, by its kind in lifeline.yaml, then check it
+    with the engine's own evaluator."""
+    pre = world.contract.lifeline.preconditions[name]
+    if pre.present is not None:
+        _present(world, vehicle_id, pre.present, met)
+    elif pre.not_in is not None:
+        _not_in(world, vehicle_id, next(iter(pre.not_in)), met)
+    else:
+        (_blocking_reservation if met else _lift_reservations)(world, vehicle_id)
+    assert precondition_holds(world.contract, name, world.vehicle(vehicle_id)) is met, (name, met)
 
 
 def sample_value(contract: Contract, field_id: str, current: Any, world: World | None = None) -> Any:

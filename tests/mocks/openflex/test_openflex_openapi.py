@@ -1,12 +1,12 @@
 """GET /openapi.json: generated from the models that validate, equal to the checked-in
-contracts/openapi/openflex.json, one operationId per backend method, links for stateful runs."""
+contracts/openapi/openflex.json, one operationId per service method, links for stateful runs."""
 from __future__ import annotations
 
 import json
 
 from icarflex.contracts import load_contract
 from icarflex.mocks.openflex.app import OPENAPI_PATH
-from icarflex.mocks.openflex.backend import OpenFlexBackend
+from icarflex.mocks.openflex.service import OpenFlexService
 from openflex_support import World
 
 REGENERATE = "python -m icarflex.mocks.openflex.app --write-openapi"
@@ -18,11 +18,11 @@ def test_the_checked_in_openapi_document_is_the_served_one(world: World):
     assert served == checked_in, f"{OPENAPI_PATH} is stale: run `{REGENERATE}` and review the diff"
 
 
-def test_every_operation_is_a_backend_method_of_the_same_name(world: World):
+def test_every_operation_is_a_service_method_of_the_same_name(world: World):
     document = world.as_key(None).get("/openapi.json").ok()
     ids = [op["operationId"] for path in document["paths"].values() for op in path.values()]
     assert len(ids) == len(set(ids))
-    assert all(callable(getattr(OpenFlexBackend, name, None)) for name in ids), ids
+    assert all(callable(getattr(OpenFlexService, name, None)) for name in ids), ids
 
 
 def test_the_vehicle_schema_carries_every_contract_field_with_its_type(world: World):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from icarflex.contracts import load_contract
-from icarflex.mocks.openflex.opportunities import orderable_statuses
+from icarflex.mocks.openflex.service import orderable_statuses
 from openflex_support import World
 
 CONTRACT = load_contract()

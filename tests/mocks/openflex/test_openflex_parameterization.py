@@ -185,7 +185,7 @@ def test_a_bad_settings_body_is_refused_naming_the_row(world: World, body: dict,
 def test_a_dealers_settings_are_its_own(world: World):
     world.admin.put("/__admin/settings/demo2", {"capabilities": {"create_vehicles": True}}).ok()
     assert world.as_actor("dms", "demo2").post("/vehicles", {
-        "destination": "MARCHAND", "origin": "PROFESSIONNEL",
+        "destination": "MARCHAND", "origin": "PROFESSIONNEL", "vat_recoverable": False,
         "purchase_source": "ACHAT_DIRECT"}).status == 201
     world.dms.post("/vehicles", {"destination": "MARCHAND", "origin": "PROFESSIONNEL",
                                  "purchase_source": "ACHAT_DIRECT"}).problem(403,

@@ -5,8 +5,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 import requests
 from icarflex.mocks.common.server import LiveServer
+from icarflex.mocks.common.store import StoreRefused
 from icarflex.mocks.openflex.app import create_app
 from openflex_support import World, client_transport, http_transport
 
@@ -49,8 +51,7 @@ def test_a_reset_empties_the_state_but_never_reuses_ids(world: World):
 
 
 def test_a_write_through_another_app_on_the_same_file_is_seen_at_once(tmp_path: Path):
-    """Both fakes (or an app built again) share the file in one process: each one's cached vehicles
-    are checked against the writes of the other, so a GET never answers a state overwritten."""
+    """Two apps on one store (both fakes, two workers): each reads what the other committed."""
     db = str(tmp_path / "shared.sqlite3")
     first = World(client_transport(create_app({"DB": db, "TESTING": True}).test_client()))
     second = World(client_transport(create_app({"DB": db, "TESTING": True}).test_client()))
@@ -63,15 +64,12 @@ def test_a_write_through_another_app_on_the_same_file_is_seen_at_once(tmp_path: 
     assert seen.headers["ETag"] == f'"{written["version_tag"]}"'
 
 
-def test_a_store_made_before_the_events_trigger_is_upgraded_and_keeps_its_vehicles(tmp_path: Path):
+def test_a_store_of_icarflex_before_schema_versions_is_refused_naming_it(tmp_path: Path):
     db = tmp_path / "old.sqlite3"
-    world = World(client_transport(create_app({"DB": str(db), "TESTING": True}).test_client()))
-    vehicle = world.vehicle_in("ENTREE_PHYSIQUE", "MARCHAND")
-    with sqlite3.connect(db) as conn:  # back to the schema of earlier versions (no pending_events)
-        conn.execute("DROP TRIGGER openflex_vehicle_events")
-        conn.execute("ALTER TABLE openflex_vehicles DROP COLUMN pending_events")
-    world = World(client_transport(create_app({"DB": str(db), "TESTING": True}).test_client()))
-    world.dms.patch(f"/vehicles/{vehicle['id']}", {"mileage": 31_000}).ok()
-    last = world.openflex.get("/events").ok()["items"][-1]
-    assert (last["type"], last["data"]["changes"]) == ("vehicle.updated", {"mileage": 31_000})
-    assert world.vehicle(vehicle["id"])["mileage"] == 31_000
+    with sqlite3.connect(db) as conn:  # the layout of icarflex 0.1: its tables, no icarflex_schema
+        conn.execute("CREATE TABLE openflex_vehicles (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT)")
+    with pytest.raises(StoreRefused, match="icarflex 0.1"):
+        create_app({"DB": str(db), "TESTING": True})
+    with sqlite3.connect(db) as conn:
+        assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == [
+            "openflex_vehicles", "sqlite_sequence"]

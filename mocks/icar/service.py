@@ -1,0 +1,508 @@
+"""The ICAR DMS service: its VO stock and the operations that push to OpenFlex. No Flask, no SQL.
+
+Every operation that pushes to OpenFlex (physical entry, FREVO, mileage/VAT update, invoice)
+goes through the outbox (`repositories.Outbox`), so a crash at any point leaves nothing
+split for good:
+  1. record: one unit of work checks the record's status, takes the police number when one is
+     due (the site's counter and its register line) and records the operation, PENDING, with
+     what it pushes and what the DMS applies once OpenFlex accepted — all of it, or nothing;
+  2. push: the connector sends it, no transaction held across the network, every call logged
+     in the sync log with the operation's id;
+  3. settle: one unit of work moves the operation to DONE and applies the DMS change, or to
+     REFUSED (its police number voided in the register, never reused), by a compare-and-swap
+     on its state: applied once, whoever settles it. OpenFlex unreachable: it stays open (FAILED).
+An open operation (PENDING after a crash, FAILED) is pushed again, with the same values and the
+same police number, by the next call on its record, at start (`start`), by `POST /outbox/resume`
+or by a replay of its sync entry; a re-push reads the vehicle first and sends nothing if the
+earlier one landed. No record is ever locked: an open operation is finished by whoever comes next.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from icarflex.contracts import Contract
+from icarflex.contracts.profile import MASTER_SETTING
+from icarflex.mocks.common.errors import ApiError, Conflict, NotFound, ValidationFailed
+from icarflex.mocks.common.journal import annotate
+from icarflex.mocks.common.store import Row, Store, Transaction, UniqueViolation
+from icarflex.mocks.icar import schemas
+from icarflex.mocks.icar.connector import ConnectorSettings, OpenFlexConnector, Outcome
+from icarflex.mocks.icar.errors import (
+    NotReplayable,
+    RecordBusy,
+    UpstreamNotFound,
+    UpstreamRefused,
+    UpstreamUnavailable,
+    WrongDmsStatus,
+)
+from icarflex.mocks.icar.lifecycle import lifecycle
+from icarflex.mocks.icar.migrations import MIGRATIONS
+from icarflex.mocks.icar.repositories import (
+    DONE,
+    FAILED,
+    OPEN,
+    REFUSED,
+    Operation,
+    Outbox,
+    PoliceRegister,
+    Records,
+    clear,
+)
+from icarflex.mocks.icar.settings import IcarSettings
+from icarflex.mocks.icar.synclog import CallContext, SyncLog, now
+from icarflex.mocks.icar.views import operation_json, record_json, register_json
+
+Json = dict[str, Any]
+log = logging.getLogger(__name__)
+# Operations a record has once: a second request for it while it is open is its retry, and is
+# answered with its outcome (never a second police number, never a second invoice).
+ONCE = frozenset({"physical_entry", "invoice"})
+RECORD_ATTEMPTS = 3  # another request began an operation meanwhile: settle it, try again
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What an operation pushes (`change`), what shows it landed, and what the DMS then applies."""
+
+    change: dict[str, Any]
+    data: dict[str, Any] = field(default_factory=dict)
+    landed: dict[str, Any] | None = None
+    etag: str | None = None
+    register_id: int | None = None
+    police_number: str | None = None
+
+
+Prepare = Callable[[Transaction, Row], Intent]
+
+
+class IcarService:
+    def __init__(self, store: Store, settings: IcarSettings, contract: Contract) -> None:
+        store.migrate("icar", MIGRATIONS)
+        self.store, self.settings, self.contract = store, settings, contract
+        self.life = lifecycle(contract)
+        self.records, self.register = Records(store), PoliceRegister(store)
+        self.outbox, self.sync_log = Outbox(store), SyncLog(store)
+        self.connector = OpenFlexConnector(
+            ConnectorSettings(settings.openflex_url, settings.key_for, settings.timeout, settings.retries,
+                              settings.backoff, settings.ca_bundle), self.sync_log)
+        self._appliers: dict[str, Callable[[Transaction, Operation], None]] = {
+            "physical_entry": self._apply_entry, "frevo": self._apply_frevo, "update": self._apply_update,
+            "invoice": self._apply_invoice}
+
+    def start(self) -> None:
+        """At start: push again, in the background, every operation a crash left open."""
+        if self.outbox.has_open():
+            threading.Thread(target=self._resume_quietly, name="icarflex:icar-outbox", daemon=True).start()
+
+    # -- reads --------------------------------------------------------------------------
+    def list_vehicles(self, dealer: str, query: schemas.VehicleQuery) -> Json:
+        rows = self.records.page(dealer, int(query.cursor or 0), query.limit + 1, {
+            "status": query.status, "police_number": query.police_number, "openflex_id": query.openflex_id})
+        more = len(rows) > query.limit
+        rows = rows[:query.limit]
+        return {"items": [self._json(r) for r in rows], "next_cursor": str(rows[-1]["seq"]) if more else None}
+
+    def get_vehicle(self, dealer: str, record_id: str) -> Json:
+        return self._json(self._record(dealer, record_id))
+
+    def list_sync_log(self, dealer: str | None, query: schemas.SyncLogQuery) -> Json:
+        items = self.sync_log.entries(dealer, after=query.after, limit=query.limit, record_id=query.record_id,
+                                      outcome=query.outcome, operation=query.operation)
+        return {"items": items, "next_after": items[-1]["id"] if items else query.after}
+
+    def list_police_register(self, dealer: str, query: schemas.RegisterQuery) -> Json:
+        rows = self.register.page(dealer, query.after, query.limit)
+        return {"items": [register_json(r) for r in rows],
+                "next_after": rows[-1]["id"] if rows else query.after}
+
+    def list_outbox(self, dealer: str | None, query: schemas.OutboxQuery) -> Json:
+        states = (query.state,) if query.state else (*OPEN, DONE, REFUSED)
+        ops = self.outbox.page(dealer, states, query.after, query.limit)
+        return {"items": [operation_json(op) for op in ops], "next_after": ops[-1].id if ops else query.after}
+
+    # -- match (rapprochement, R2) ----------------------------------------------------------
+    def match_vehicle(self, dealer: str, body: schemas.MatchRequest) -> Json:
+        """Take in a vehicle OpenFlex holds in its entry status: a DMS record in ARRIVAGE."""
+        vehicle, sync_id = self._find_in_openflex(dealer, body)
+        taken_in = f"Le VEH OpenFlex {vehicle['id']} est déjà rapproché dans ICAR"
+        if self.records.by_openflex_id(dealer, vehicle["id"]) is not None:
+            raise Conflict(taken_in, fields=["openflex_id"])
+        if vehicle.get("status") != self.life.openflex_entry:
+            raise Conflict(f"Le VEH OpenFlex est au statut {vehicle.get('status')} ; seul un VEH en "
+                           f"{self.life.openflex_entry} est rapproché", fields=["status"])
+        record_id, stamp = uuid.uuid4().hex, now()
+        try:
+            with self.store.transaction() as unit:
+                Records.add(unit, {
+                    "id": record_id, "dealer": dealer, "openflex_id": vehicle["id"],
+                    "status": self.life.arrival,
+                    **{k: vehicle.get(k) for k in ("vin", "registration", "make", "model", "origin")},
+                    "mileage": _int_or_none(vehicle.get(self.life.mileage_field)),
+                    "vat_recoverable": _bool_or_none(vehicle.get(self.life.vat_field)),
+                    "created_at": stamp, "updated_at": stamp})
+                SyncLog.attach(unit, sync_id, record_id)
+        except UniqueViolation as exc:  # a concurrent match of the same vehicle won
+            raise Conflict(taken_in, fields=["openflex_id"]) from exc
+        annotate(vehicle_id=record_id)
+        return self.get_vehicle(dealer, record_id)
+
+    def _find_in_openflex(self, dealer: str, body: schemas.MatchRequest) -> tuple[Json, int]:
+        ctx = CallContext(dealer, "match", openflex_id=body.openflex_id)
+        if body.openflex_id is not None:
+            out = self.connector.get_vehicle(ctx, body.openflex_id)
+            if out.entry.status == 404:
+                raise UpstreamNotFound(f"VEH {body.openflex_id} inconnu d'OpenFlex", "openflex_id",
+                                       out.entry.id)
+            vehicle = self._accepted(out)
+        else:
+            key = "vin" if body.vin is not None else "registration"
+            value = getattr(body, key)
+            out = self.connector.find_vehicles(ctx, **{key: value})
+            items = (self._accepted(out) or {}).get("items") or []
+            if not items:
+                raise UpstreamNotFound(f"Aucun VEH OpenFlex avec {key} {value}", key, out.entry.id)
+            if len(items) > 1:
+                raise Conflict(f"{len(items)} VEH OpenFlex avec {key} {value}", fields=[key])
+            vehicle = items[0]
+        if not isinstance(vehicle, Mapping) or not isinstance(vehicle.get("id"), str):
+            raise UpstreamRefused(out.entry.status, {"detail": "réponse sans VEH"}, out.entry.id or 0)
+        return dict(vehicle), out.entry.id or 0
+
+    # -- physical entry (R3) --------------------------------------------------------------
+    def book_physical_entry(self, dealer: str, record_id: str, body: schemas.PhysicalEntryRequest) -> Json:
+        """Police number from the register, STOCK, and {status, police_number, mileage} pushed."""
+        known = self._record(dealer, record_id)  # 404 before judging the input against the record
+        entry_date = body.entry_date or date.today()
+        if entry_date > date.today():
+            raise ValidationFailed("La date d'entrée ne peut pas être dans le futur", fields=["entry_date"])
+        matched_on = date.fromisoformat(str(known["created_at"])[:10])
+        if entry_date < matched_on:  # the livre de police runs forward: no entry before the match
+            raise ValidationFailed(f"La date d'entrée ne peut pas précéder le rapprochement ({matched_on})",
+                                   fields=["entry_date"])
+        if self._settle_open(dealer, record_id, "physical_entry"):
+            return self.get_vehicle(dealer, record_id)
+        with_mileage = self._dms_may_write(known, self.life.mileage_field)
+
+        def prepare(unit: Transaction, record: Row) -> Intent:
+            number, line = self._allocate(unit, record, entry_date, body.police_number)
+            change: Json = {"status": self.life.physical_entry}
+            if number:
+                change[self.life.police_field] = number
+            if with_mileage:
+                change[self.life.mileage_field] = body.mileage
+            return Intent(change, {"entry_date": entry_date.isoformat(), "mileage": body.mileage},
+                          landed={self.life.police_field: number} if number else None,
+                          register_id=line, police_number=number)
+
+        return self._operate(dealer, record_id, "physical_entry", (self.life.arrival,), prepare)
+
+    def _allocate(self, unit: Transaction, record: Row, entry_date: date,
+                  override: str | None) -> tuple[str | None, int | None]:
+        """This entry's police number: the site's next line of the register, or the override."""
+        if override == "":
+            return None, None
+        site = self.settings.site_for(record["dealer"])
+        seq = None if override is not None else PoliceRegister.next_line(unit, site)
+        number = override if override is not None else f"{site}-{entry_date.year:04d}-{seq:06d}"
+        try:
+            line = PoliceRegister.write(unit, {
+                "site": site, "number": number, "seq": seq, "dealer": record["dealer"],
+                "record_id": record["id"], "openflex_id": record["openflex_id"],
+                "entry_date": entry_date.isoformat(), "state": "PENDING", "at": now(),
+                "source": "REGISTER" if override is None else "OVERRIDE"})
+        except UniqueViolation as exc:  # the unit is rolled back whole: no number taken
+            raise Conflict(f"Le N° de police {number} figure déjà au livre de police de {site}",
+                           fields=["police_number"]) from exc
+        return number, line
+
+    def _apply_entry(self, unit: Transaction, op: Operation) -> None:
+        Records.update(unit, op.record_id, {
+            "status": self.life.stock, "police_number": op.police_number, "entry_date": op.data["entry_date"],
+            "mileage": op.data["mileage"], "updated_at": now()})
+        PoliceRegister.set_state(unit, op.register_id, "BOOKED")
+
+    # -- FREVO, updates, raw writes -------------------------------------------------------
+    def add_frevo_line(self, dealer: str, record_id: str, body: schemas.FrevoRequest) -> Json:
+        """A reconditioning cost line; the new total is pushed to frevo_realised."""
+        self._record(dealer, record_id)
+        self._settle_open(dealer, record_id, "frevo")
+
+        def prepare(unit: Transaction, record: Row) -> Intent:
+            total = round(Records.frevo_total(unit, record_id) + body.amount, 2)
+            return Intent({self.life.frevo_field: total}, {"label": body.label, "amount": body.amount})
+
+        return self._operate(dealer, record_id, "frevo", (self.life.stock,), prepare)
+
+    def _apply_frevo(self, unit: Transaction, op: Operation) -> None:
+        Records.add_frevo_line(unit, {"record_id": op.record_id, "label": op.data["label"],
+                                      "amount": op.data["amount"], "created_at": now()})
+        Records.update(unit, op.record_id, {"updated_at": now()})
+
+    def update_vehicle(self, dealer: str, record_id: str, body: schemas.UpdateRequest) -> Json:
+        """Mileage and VAT regime, DMS-owned data, pushed as they are."""
+        self._record(dealer, record_id)
+        self._settle_open(dealer, record_id, "update")
+        change = body.model_dump(exclude_none=True)
+        values = {k: _bool_or_none(v) if isinstance(v, bool) else v for k, v in change.items()}
+        return self._operate(dealer, record_id, "update", (self.life.arrival, self.life.stock),
+                             lambda unit, record: Intent(change, {"values": values}))
+
+    def _apply_update(self, unit: Transaction, op: Operation) -> None:
+        Records.update(unit, op.record_id, {**op.data["values"], "updated_at": now()})
+
+    def write_openflex_fields(self, dealer: str, record_id: str, body: schemas.OpenflexWriteRequest) -> Json:
+        """Push any fields as a DMS would, to show what a misbehaving connector gets back. The DMS
+        record does not change, so nothing of it goes through the outbox."""
+        record = self._record(dealer, record_id)
+        out = self.connector.patch_vehicle(self._ctx(record, "openflex_write"), record["openflex_id"],
+                                           body.fields)
+        self._accepted(out)
+        return {"record": self.get_vehicle(dealer, record_id), "sync": self.sync_log.get(out.entry.id or 0),
+                "openflex": out.body}
+
+    # -- invoice (R4: the exit is made by ICAR at invoicing) --------------------------------
+    def create_invoice(self, dealer: str, record_id: str, body: schemas.InvoiceRequest) -> Json:
+        """FACTURE, and {status: SORTIE, invoiced_sale_price, vat_recoverable} pushed."""
+        known = self._record(dealer, record_id)
+        if self._settle_open(dealer, record_id, "invoice"):
+            return self.get_vehicle(dealer, record_id)
+        if known["status"] != self.life.stock:  # before any call to OpenFlex
+            raise WrongDmsStatus(known["status"], (self.life.stock,), "invoice")
+        read = self.connector.get_vehicle(self._ctx(known, "invoice"), known["openflex_id"])
+        vehicle = self._accepted(read) or {}
+        origin = vehicle.get("origin")
+        vat, source = self._vat(vehicle, body.vat_recoverable)
+        change: Json = {"status": self.life.exit, self.life.invoiced_price_field: body.invoiced_sale_price}
+        if self._dms_may_write(known, self.life.vat_field):
+            change[self.life.vat_field] = vat
+        data = {"customer": body.customer, "invoiced_sale_price": body.invoiced_sale_price,
+                "vat_recoverable": vat, "vat_source": source, "origin": origin}
+        return self._operate(dealer, record_id, "invoice", (self.life.stock,),
+                             lambda unit, record: Intent(change, data, etag=read.etag))
+
+    def _apply_invoice(self, unit: Transaction, op: Operation) -> None:
+        vat = bool(op.data["vat_recoverable"])
+        Records.add_invoice(unit, op.dealer, date.today().year, {
+            "record_id": op.record_id, "customer": op.data["customer"],
+            "invoiced_sale_price": op.data["invoiced_sale_price"], "vat_recoverable": int(vat),
+            "vat_regime": self.contract.vat_regime_name(vat), "vat_source": op.data["vat_source"],
+            "origin": op.data["origin"], "issued_at": now()})
+        Records.update(unit, op.record_id, {"status": self.life.invoiced, "vat_recoverable": int(vat),
+                                            "updated_at": now()})
+
+    def _vat(self, vehicle: Json, requested: bool | None) -> tuple[bool, str]:
+        """VAT recoverable (rule R9): as requested on the invoice, else as stated at the purchase (the
+        vehicle's own value in OpenFlex), else as the origin fixes it (a private seller: margin)."""
+        if requested is not None:
+            return requested, "REQUEST"
+        if isinstance(vehicle.get(self.life.vat_field), bool):
+            return vehicle[self.life.vat_field], "PURCHASE"
+        origin = vehicle.get("origin")
+        fixed = self.contract.fixed_vat_recoverable(origin if isinstance(origin, str) else None)
+        if fixed is None:
+            raise ValidationFailed(f"Origine OpenFlex {origin!r} : le régime de TVA se déclare à l'achat, "
+                                   "préciser vat_recoverable", fields=[self.life.vat_field])
+        return fixed, "ORIGIN"
+
+    # -- the outbox -------------------------------------------------------------------------
+    def _operate(self, dealer: str, record_id: str, operation: str, statuses: tuple[str, ...],
+                 prepare: Prepare) -> Json:
+        """Record the operation (step 1), push and settle it (steps 2 and 3); the record after it."""
+        annotate(vehicle_id=record_id)
+        op = self._begin(dealer, record_id, operation, statuses, prepare)
+        if op is not None:
+            self._finish(*self._drive(op, resume=False))
+        return self.get_vehicle(dealer, record_id)
+
+    def _begin(self, dealer: str, record_id: str, operation: str, statuses: tuple[str, ...],
+               prepare: Prepare) -> Operation | None:
+        """Step 1, in one unit of work. None: a request for the same once-only operation, begun
+        meanwhile by another caller, has just been settled (its outcome is this one's)."""
+        for _ in range(RECORD_ATTEMPTS):
+            try:
+                with self.store.transaction() as unit:
+                    record = Records.locked(unit, dealer, record_id)
+                    if record is None:
+                        raise NotFound("VEH ICAR", record_id)
+                    if record["status"] not in statuses:
+                        raise WrongDmsStatus(record["status"], statuses, operation)
+                    intent = prepare(unit, record)
+                    op_id = Outbox.add(unit, {
+                        "dealer": dealer, "record_id": record_id, "openflex_id": record["openflex_id"],
+                        "operation": operation, "change": intent.change,
+                        "landed": intent.landed if intent.landed is not None else intent.change,
+                        "data": intent.data, "etag": intent.etag, "register_id": intent.register_id,
+                        "police_number": intent.police_number, "last_sync_id": None,
+                        "created_at": now(), "updated_at": now()})
+            except UniqueViolation:  # the record's open operation, begun by another request
+                if self._settle_open(dealer, record_id, operation):
+                    return None
+                continue
+            op = self.outbox.get(op_id)
+            assert op is not None
+            return op
+        raise RecordBusy(record_id, operation)
+
+    def _drive(self, op: Operation, *, resume: bool) -> tuple[Operation, Outcome]:
+        """Steps 2 and 3: push the operation and settle it by its outcome (once, whoever wins)."""
+        ctx = CallContext(op.dealer, op.operation, op.record_id, op.openflex_id, op.id)
+        out = self.connector.patch_vehicle(ctx, op.openflex_id, op.change, None if resume else op.etag,
+                                           landed=op.landed, resume=resume)
+        state = DONE if out.ok else REFUSED if out.refused else FAILED
+        with self.store.transaction() as unit:
+            if Outbox.settle(unit, op.id, state, out.entry.id, now()) and state != FAILED:
+                if state == DONE:
+                    self._appliers[op.operation](unit, op)
+                else:
+                    PoliceRegister.set_state(unit, op.register_id, "REFUSED")  # a struck line, kept
+        final = self.outbox.get(op.id)
+        assert final is not None
+        return final, out
+
+    def _finish(self, op: Operation, out: Outcome) -> None:
+        """Raise what the client must hear unless the operation is DONE."""
+        if op.state == DONE:
+            return
+        if op.state == REFUSED:  # by this push, or by another caller's (its entry then tells)
+            entry = self.sync_log.get(op.last_sync_id or 0) or {}
+            problem = entry.get("problem")
+            problem = problem if isinstance(problem, Mapping) else {"detail": str(problem)}
+            raise UpstreamRefused(entry.get("status"), problem, op.last_sync_id or 0, op.id)
+        entry = out.entry
+        raise UpstreamUnavailable(entry.error or "", entry.status, entry.attempts, entry.id or 0, op.id)
+
+    def _settle_open(self, dealer: str, record_id: str, operation: str) -> bool:
+        """Settle the record's open operation, if any, before anything else is done to it (its
+        order kept). True: it was this same once-only operation, and it is DONE. Raises while
+        OpenFlex stays unreachable, and the refusal of the same once-only operation."""
+        op = self.outbox.open_for(dealer, record_id)
+        if op is None:
+            return False
+        final, out = self._drive(op, resume=True)
+        same = final.operation == operation and operation in ONCE
+        if final.state == FAILED or (same and final.state == REFUSED):
+            self._finish(final, out)
+        return same and final.state == DONE
+
+    def resume_operations(self, dealer: str | None) -> Json:
+        """Push again every open operation (of the dealer; all for None), oldest first."""
+        settled: list[Operation] = []
+        after = 0
+        while batch := self.outbox.page(dealer, OPEN, after, 100):
+            for op in batch:
+                settled.append(self._drive(op, resume=True)[0])
+            after = batch[-1].id
+        return {"items": [operation_json(op) for op in settled], "next_after": after}
+
+    def _resume_quietly(self) -> None:
+        try:
+            self.resume_operations(None)
+        except Exception:  # noqa: BLE001 - at start, in the background: the next call retries
+            log.exception("reprise des opérations ICAR en attente")
+
+    def replay_sync_entry(self, dealer: str | None, entry_id: int) -> Json:
+        """Push a FAILED write of the sync log again, with the same values (the same police
+        number): its operation, still open, is settled by it."""
+        entry = self.sync_log.get(entry_id, dealer)
+        if entry is None:
+            raise NotFound("Entrée du journal de synchro", str(entry_id))
+        if entry["outcome"] != FAILED:
+            raise NotReplayable(f"L'entrée {entry_id} est {entry['outcome']} : seule une entrée FAILED "
+                                "se rejoue", "outcome")
+        if entry["method"] != "PATCH":
+            raise NotReplayable(f"L'entrée {entry_id} est une lecture ({entry['method']}) : seule une "
+                                "écriture se rejoue", "method")
+        if entry["outbox_id"] is None:  # a raw write (openflex-writes): pushed again as it was
+            ctx = CallContext(entry["dealer"], entry["operation"], entry["record_id"], entry["openflex_id"])
+            out = self.connector.patch_vehicle(ctx, entry["openflex_id"], entry["body"])
+            self._accepted(out)
+            return self._replayed(None, out, entry)
+        op = self.outbox.get(entry["outbox_id"])
+        if op is None or not op.open:
+            state = op.state if op else "effacée"
+            raise NotReplayable(f"L'opération {entry['outbox_id']} de l'entrée {entry_id} est déjà {state}",
+                                "outbox_id")
+        final, out = self._drive(op, resume=True)
+        self._finish(final, out)
+        return self._replayed(final, out, entry)
+
+    def _replayed(self, op: Operation | None, out: Outcome, entry: Json) -> Json:
+        record = self.records.get(entry["dealer"], entry["record_id"] or "")
+        return {"operation": operation_json(op) if op else None, "sync": self.sync_log.get(out.entry.id or 0),
+                "record": self._json(record) if record else None}
+
+    # -- shared steps ---------------------------------------------------------------------
+    def _dms_may_write(self, record: Row, field: str) -> bool:
+        """Optional data goes out only where the API VO parameterization lets the DMS write it
+        (guide §2): a well-behaved connector reads it first. What the move needs (status, the
+        police number) always goes, so OpenFlex refuses it naming the row; an unreadable
+        parameterization lets OpenFlex judge."""
+        out = self.connector.get_settings(self._ctx(record, "settings"))
+        body = out.body if out.ok and isinstance(out.body, Mapping) else None
+        if body is None or (body.get("settings") or {}).get(MASTER_SETTING):
+            return True
+        return bool(((body.get("fields") or {}).get(field) or {}).get("dms_modifiable", True))
+
+    def _accepted(self, out: Outcome) -> Any:
+        """The body of an accepted call; raises the upstream error of a refused or failed one."""
+        if out.ok:
+            return out.body
+        entry = out.entry
+        if out.refused:
+            problem = entry.problem if isinstance(entry.problem, Mapping) else {"detail": str(entry.problem)}
+            raise UpstreamRefused(entry.status, problem, entry.id or 0)
+        raise UpstreamUnavailable(entry.error or "", entry.status, entry.attempts, entry.id or 0)
+
+    def _ctx(self, record: Row, operation: str) -> CallContext:
+        return CallContext(record["dealer"], operation, record["id"], record["openflex_id"])
+
+    def _record(self, dealer: str, record_id: str) -> Row:
+        record = self.records.get(dealer, record_id)
+        if record is None:
+            raise NotFound("VEH ICAR", record_id)
+        return record
+
+    def _json(self, record: Row) -> Json:
+        return record_json(record, self.records.frevo_lines(record["id"]), self.records.invoice(record["id"]),
+                           self.sync_log.last_for(record["dealer"], record["id"]),
+                           self.outbox.open_for(record["dealer"], record["id"]))
+
+    # -- admin (icarflex.mocks.common.admin) ---------------------------------------------------------
+    def reset(self) -> None:
+        with self.store.transaction() as unit:
+            clear(unit)
+            SyncLog.clear(unit)
+
+    def health(self) -> Json:
+        return {"records": self.records.count(), "openflex_url": self.settings.openflex_url}
+
+    def seed(self, dealer: str, count: int, seed: int | None) -> Json:
+        """Take in up to `count` vehicles OpenFlex holds in its entry status, not yet matched."""
+        out = self.connector.find_vehicles(CallContext(dealer, "seed"), status=self.life.openflex_entry,
+                                           limit=min(500, count * 4))
+        taken: list[str] = []
+        for vehicle in (self._accepted(out) or {}).get("items") or []:
+            if len(taken) >= count:
+                break
+            if self.records.by_openflex_id(dealer, str(vehicle.get("id"))) is not None:
+                continue
+            try:
+                match = schemas.MatchRequest(openflex_id=vehicle["id"])
+                taken.append(self.match_vehicle(dealer, match)["id"])
+            except ApiError:
+                continue
+        return {"dealer": dealer, "created": len(taken), "items": taken}
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _bool_or_none(value: Any) -> int | None:
+    return int(value) if isinstance(value, bool) else None

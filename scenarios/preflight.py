@@ -1,0 +1,151 @@
+"""Setup mistakes named as such, before any contract verdict (exit 2, one line each).
+
+Before `run`/`verify` replay anything against named targets: each URL has a scheme; something
+answers there; it is the system its flag says — each fake says what it is at
+`/__admin/health`, a real system is recognised by its API's shape — so two swapped URLs are
+named as swapped; every key given is accepted; and the admin key reads the journals unless
+`--no-audit`. A port `serve` cannot bind is named with its flag.
+"""
+from __future__ import annotations
+
+import errno
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import requests
+
+TIMEOUT = 5.0
+NAMES = {"openflex": "OpenFlex", "icar": "ICAR"}
+FLAGS = {"openflex": "--openflex-url", "icar": "--icar-url"}
+# A cheap authenticated read per system, and what a body of that system holds.
+PROBES = {"openflex": ("/api/v1/settings/api-vo", {"settings", "fields", "capabilities"}),
+          "icar": ("/api/v1/vehicles?limit=1", {"items"})}
+ACTORS = {"openflex": ("openflex_user", "dms", "mobile_app"), "icar": ("icar",)}
+
+
+class SetupError(Exception):
+    """A target or a flag that cannot work as given (exit 2)."""
+
+
+@dataclass(frozen=True)
+class Target:
+    system: str     # what the flag says it is
+    url: str
+
+
+def check_targets(openflex_url: str, icar_url: str, keys: Mapping[str, str], *, audit: bool) -> None:
+    """Raise `SetupError` naming the first setup mistake; return when both targets are usable."""
+    targets = [Target("openflex", openflex_url), Target("icar", icar_url)]
+    for target in targets:
+        _has_scheme(target)
+    with requests.Session() as session:
+        session.trust_env = False
+        said = {t.system: _identity(session, t, keys) for t in targets}
+        if said == {"openflex": "icar", "icar": "openflex"}:
+            raise SetupError(f"les deux URL sont inversées : --openflex-url {openflex_url} est le fake ICAR, "
+                             f"--icar-url {icar_url} le fake OpenFlex")
+        for target in targets:
+            if said[target.system] not in (target.system, None):
+                other = NAMES[said[target.system] or ""]
+                raise SetupError(f"{FLAGS[target.system]} {target.url} est le fake {other}, "
+                                 f"pas {NAMES[target.system]}")
+        for target in targets:
+            for actor in ACTORS[target.system]:
+                if keys.get(actor):
+                    _key_accepted(session, target, actor, keys[actor])
+        if audit:
+            for target in targets:
+                _admin_reads_journal(session, target, keys.get("admin") or "")
+
+
+def _has_scheme(target: Target) -> None:
+    parts = urlsplit(target.url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SetupError(f"{FLAGS[target.system]} {target.url!r} : URL sans schéma "
+                         f"(écrire http://{target.url.split('://')[-1]})")
+
+
+def _get(session: requests.Session, target: Target, path: str, key: str | None = None) -> requests.Response:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    try:
+        return session.get(target.url.rstrip("/") + path, headers=headers, timeout=TIMEOUT)
+    except requests.ConnectionError as exc:
+        raise SetupError(f"rien n'écoute sur {target.url} ({FLAGS[target.system]}) : lancez "
+                         "« icarflex serve » ou corrigez l'URL") from exc
+    except requests.Timeout as exc:
+        raise SetupError(f"{target.url} ({FLAGS[target.system]}) ne répond pas en {TIMEOUT:.0f} s") from exc
+    except requests.RequestException as exc:
+        raise SetupError(f"{target.url} ({FLAGS[target.system]}) : {exc}") from exc
+
+
+def _json(reply: requests.Response) -> object:
+    try:
+        return reply.json()
+    except ValueError:
+        return None
+
+
+def _identity(session: requests.Session, target: Target, keys: Mapping[str, str]) -> str | None:
+    """The system a target says it is (`/__admin/health` of a fake); None: a real system of the
+    right shape. Raises when it answers like neither."""
+    health = _json(_get(session, target, "/__admin/health"))
+    if isinstance(health, dict) and health.get("system") in NAMES:
+        return str(health["system"])
+    own = target.system
+    other = "icar" if own == "openflex" else "openflex"
+    reply = _probe(session, target, own, keys)
+    if reply.status_code in (401, 403):
+        _key_accepted(session, target, ACTORS[own][0], keys.get(ACTORS[own][0]) or "")
+    if _shaped(reply, own):
+        return None
+    if _shaped(_probe(session, target, other, keys), other):
+        return other
+    kind = reply.headers.get("Content-Type", "?").split(";")[0]
+    raise SetupError(f"{target.url} ({FLAGS[own]}) ne ressemble pas à une API {NAMES[own]} "
+                     f"d'icarflex : GET {PROBES[own][0]} → {reply.status_code} {kind}")
+
+
+def _probe(session: requests.Session, target: Target, system: str,
+           keys: Mapping[str, str]) -> requests.Response:
+    return _get(session, target, PROBES[system][0], keys.get(ACTORS[system][0]))
+
+
+def _shaped(reply: requests.Response, system: str) -> bool:
+    body = _json(reply)
+    return reply.status_code == 200 and isinstance(body, dict) and PROBES[system][1] <= set(body)
+
+
+def _key_accepted(session: requests.Session, target: Target, actor: str, key: str) -> None:
+    path = PROBES[target.system][0]
+    reply = _get(session, target, path, key)
+    if reply.status_code in (401, 403):
+        body = _json(reply)
+        code = body.get("code", "") if isinstance(body, dict) else ""
+        raise SetupError(f"clé refusée par {NAMES[target.system]} : {key or '(aucune)'} ({actor}) → "
+                         f"{reply.status_code} {code}".rstrip())
+
+
+def _admin_reads_journal(session: requests.Session, target: Target, key: str) -> None:
+    reply = _get(session, target, "/__admin/journal?limit=1", key)
+    if reply.status_code != 200:
+        raise SetupError(f"journal {NAMES[target.system]} illisible avec la clé admin {key or '(aucune)'} "
+                         f"({reply.status_code}) : l'audit du trafic ne peut pas se faire — donnez "
+                         "--admin-key, ou --no-audit pour s'en passer")
+
+
+def check_ports(host: str, ports: Mapping[str, int]) -> None:
+    """Each port `serve` needs is free (port 0: any); a busy one is named with its flag."""
+    for flag, port in ports.items():
+        if not port:
+            continue
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    raise SetupError(f"le port {port} ({flag}) est déjà utilisé sur {host} : arrêtez ce "
+                                     f"qui l'occupe ou choisissez-en un autre ({flag} N)") from exc
+                raise SetupError(f"{host}:{port} ({flag}) : {exc.strerror}") from exc
