@@ -104,7 +104,9 @@ def vehicle_body(contract: Contract, name: str, *, required: tuple[str, ...],
     for field_id, spec in contract.vehicle.fields.items():
         kind = field_type(contract, field_id, spec)
         fields[field_id] = (kind if field_id in not_null else kind | None, _field_info(spec))
-    config = ConfigDict(extra="forbid", json_schema_extra=_published(required, fixed or {}))
+    creation = "origin" in required  # the whole vehicle is in the body: its cross-field rules hold
+    rules = {"allOf": [vat_by_origin(contract), *conditional_formats(contract)]} if creation else {}
+    config = ConfigDict(extra="forbid", json_schema_extra=_published(required, fixed or {}, rules))
     return create_model(name, __config__=config, __doc__=doc + constraints_text(contract), **fields)
 
 
@@ -115,8 +117,41 @@ def constraints_text(contract: Contract) -> str:
     return "\n\nContraintes entre champs :" + "".join(lines) if lines else ""
 
 
-def _published(required: tuple[str, ...], fixed: dict[str, Any]) -> Any:
+def conditional_formats(contract: Contract) -> list[dict[str, Any]]:
+    """A field's formats that hold only `when` other fields say so (a foreign plate: an import),
+    as JSON Schema: the value takes an unconditional format, or a conditional one with its `when`."""
+    out = []
+    for name, spec in contract.vehicle.fields.items():
+        formats = spec.formats or ()
+        if not any(fmt.when for fmt in formats):
+            continue
+        free = "|".join(f"(?:{fmt.pattern})" for fmt in formats if not fmt.when)
+        branches: list[dict[str, Any]] = [{"properties": {name: {"anyOf": [
+            {"type": "null"}, {"type": "string", "pattern": f"^(?:{free})$"}]}}}] if free else []
+        branches += [{"properties": {name: {"type": "string", "pattern": fmt.pattern},
+                                     **{k: {"const": v} for k, v in fmt.when.items()}},
+                      "required": [name, *fmt.when]} for fmt in formats if fmt.when]
+        out.append({"anyOf": branches})
+    return out
+
+
+def vat_by_origin(contract: Contract) -> dict[str, Any]:
+    """Rule R9 at the creation, as JSON Schema: an origin that fixes the VAT regime (a private
+    seller: margin scheme) takes that `vat_recoverable` or none; any other states it."""
+    fixed = {origin: contract.fixed_vat_recoverable(origin) for origin in contract.enum_values("origin")}
+    branches: list[dict[str, Any]] = [
+        {"properties": {"origin": {"const": origin}, "vat_recoverable": {"enum": [value, None]}}}
+        for origin, value in fixed.items() if value is not None]
+    free = [origin for origin, value in fixed.items() if value is None]
+    if free:
+        branches.append({"properties": {"origin": {"enum": free}, "vat_recoverable": {"type": "boolean"}},
+                         "required": ["vat_recoverable"]})
+    return {"anyOf": branches}
+
+
+def _published(required: tuple[str, ...], fixed: dict[str, Any], extra: dict[str, Any]) -> Any:
     def tweak(schema: dict[str, Any]) -> None:
+        schema.update(extra)
         for name, value in fixed.items():
             schema["properties"][name] = {"anyOf": [{"const": value}, {"type": "null"}],
                                           "description": f"toujours {value} ici (ou absent)"}
@@ -257,9 +292,17 @@ def refusals(contract: Contract) -> SimpleNamespace:
     prices = (low_prices(tuple(contract.vehicle.price_fields)),)
     moves = tuple(Refusal(status(p.code), p.code, (p.field,), p.message, p.rule)
                   for p in contract.lifeline.preconditions.values() if status(p.code) == 422)
+    # A creation's schema states these (`vat_by_origin`, `conditional_formats`); a patch meets
+    # the vehicle's stored fields.
+    vat = (Refusal(status("VALIDATION_ERROR"), "VALIDATION_ERROR", ("vat_recoverable", "origin"),
+                   "régime de TVA contraire à l'origine du véhicule", contract.rule_for("vat_regime")),)
+    formats = tuple(
+        Refusal(status("VALIDATION_ERROR"), "VALIDATION_ERROR", (name, *fmt.when),
+                f"format {fmt.label} seulement si " + ", ".join(f"{k} = {v}" for k, v in fmt.when.items()))
+        for name, spec in contract.vehicle.fields.items() for fmt in spec.formats or () if fmt.when)
     return SimpleNamespace(
         create_vehicle=cross + prices, estimate_trade_in=cross + prices,
-        patch_vehicle=cross + prices + moves + (Refusal(
+        patch_vehicle=cross + prices + moves + vat + formats + (Refusal(
             status("PRECONDITION_FAILED"), "PRECONDITION_FAILED", ("If-Match",),
             "If-Match ne désigne pas la version actuelle du véhicule"),),
         create_reservation=(Refusal(status("VALIDATION_ERROR"), "VALIDATION_ERROR", ("until",),
