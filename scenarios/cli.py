@@ -127,11 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (défaut 127.0.0.1)")
     serve.add_argument("--openflex-port", type=int, default=8081, help="port du fake OpenFlex")
     serve.add_argument("--icar-port", type=int, default=8082, help="port du fake ICAR")
-    serve.add_argument("--db", help="fichier SQLite (défaut : dans le dossier de données de l'utilisateur)")
+    serve.add_argument("--db", help="fichier SQLite (défaut : dans le dossier de données de l'utilisateur) "
+                       "ou base PostgreSQL postgresql://UTILISATEUR@HÔTE:PORT/BASE")
     serve.add_argument("--profile", type=profile_arg, help="profil appliqué à chaque concessionnaire")
     serve.add_argument("--openflex-url", help="brancher le connecteur ICAR sur un autre OpenFlex")
     serve.add_argument("--dms-key", default="demo-dms-key", help="clé du connecteur ICAR sur OpenFlex")
     serve.add_argument("--threads", type=int, default=8, help="fils de service par fake")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="processus de service (gunicorn), chacun servant les deux fakes sur la même base")
     serve.add_argument("--allow-host", action="append", default=[], metavar="NOM",
                        help="un nom d'hôte (Host) auquel les fakes répondent en plus du loopback (répétable)")
     serve.add_argument("--quiet", "-q", action="store_true", help="pas de ligne par requête")

@@ -27,7 +27,7 @@ from icarflex.contracts.profile import parse_overlay
 from icarflex.scenarios import verdicts
 from icarflex.scenarios.actions import ACTIONS
 from icarflex.scenarios.checker import Auditor, cross_check
-from icarflex.scenarios.clients import DEMO_KEYS, Dms, HttpClient, OpenFlexClient, Reply
+from icarflex.scenarios.clients import DEMO_KEYS, Dms, HttpClient, OpenFlexClient, Reply, TargetUnreachable
 from icarflex.scenarios.drift import compare
 from icarflex.scenarios.expect import UnknownReference, resolve
 from icarflex.scenarios.generate import generate_case
@@ -432,6 +432,8 @@ class Runner:
             ACTIONS[action](replay, actor, resolve(inputs, replay.values))
         except (UnknownReference, KeyError) as exc:
             result.checks.append(Check("entrées de l'étape", False, f"{type(exc).__name__}: {exc}"))
+        except TargetUnreachable as exc:  # a timeout or a connection lost: the run cannot go on
+            raise TargetUnreachable(f"{exc} — pendant l'étape {result.scenario}/{result.step}") from exc
         finally:
             self._current = None
         return list(self._replies)

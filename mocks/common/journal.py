@@ -1,24 +1,19 @@
 """The request journal: every request and response, with actor, dealer and the contract's verdict.
 
 Kept in the fake's store (either backend), bounded: past `JOURNAL_LIMIT` entries the oldest
-are dropped. Recording stays off the request's critical path: an entry is kept as raw
-text (bodies are parsed only when the journal is read) and written in batches by one
-background thread (`_Flusher`), one statement per batch, about `_MAX_AGE` after it was
-taken at most; a read of the journal flushes first, and so does the end of the process.
-A request thread never waits for SQLite here: each call into SQLite lets another thread
-take the interpreter, and under load that hand-over cost a request more than the write.
+are dropped. Each entry is committed before its response leaves (`after_request`): a reader
+of the journal in any process (another worker, another `serve` on the same store) sees
+every request answered so far, and a crash loses none that was answered. Bodies are kept
+as raw text, parsed only when the journal is read. An entry's `seq` comes from the store's
+counter, taken in its transaction and locked until its commit, so entries appear in `seq`
+order on every backend (a reader following `after` skips none).
 Backends add what only they know (`annotate(vehicle_before=…, verdict=…)`); the checker
 audits these entries, exported as JSON lines.
 """
 from __future__ import annotations
 
-import atexit
 import json
-import logging
-import threading
 import time
-import weakref
-from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,50 +36,7 @@ CREATE INDEX journal_{system}_dealer ON journal_{system} (dealer, seq);
 """)]
 _COLUMNS = ("at", "dealer", "actor", "method", "path", "query", "request", "status", "response", "vehicle_id",
             "vehicle_before", "verdict")
-_ROW_MARKS = f"({','.join('?' * len(_COLUMNS))})"
-_ROWS_PER_STATEMENT = 500  # 6,000 parameters: far below SQLite's limit (32,766) and PostgreSQL's
-_TRIM_EVERY = 200
-_BATCH = 64          # entries that wake the flusher
-_MAX_AGE = 0.5       # seconds an entry may wait for its batch
-log = logging.getLogger(__name__)
-
-
-class _Flusher:
-    """One daemon thread writing every journal's batches (one for the process, however many apps)."""
-
-    def __init__(self) -> None:
-        self._journals: weakref.WeakSet[Journal] = weakref.WeakSet()
-        self._wake = threading.Event()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-
-    def add(self, journal: Journal) -> None:
-        with self._lock:
-            self._journals.add(journal)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="icarflex:journal", daemon=True)
-                self._thread.start()
-
-    def wake(self) -> None:
-        if not self._wake.is_set():
-            self._wake.set()
-
-    def _run(self) -> None:
-        while True:
-            self._wake.wait(_MAX_AGE)
-            self._wake.clear()
-            with self._lock:
-                journals = list(self._journals)
-            for journal in journals:
-                if journal._pending:
-                    try:
-                        journal.flush()
-                    except Exception:  # noqa: BLE001 - a store gone away (a test's): the next read says so
-                        log.warning("journal %s not flushed", journal.table, exc_info=True)
-            del journals
-
-
-_FLUSHER = _Flusher()
+_TRIM_EVERY = 200  # entries between two trims (a DELETE of those past the limit)
 
 
 def annotate(**fields: Any) -> None:
@@ -134,15 +86,11 @@ class Journal:
         self.store, self.system, self.limit = store, system, limit
         self.table = f"journal_{system}"
         store.migrate(self.table, migrations(system))
-        self._writes = 0
-        self._pending: deque[tuple[Any, ...]] = deque()
-        self._oldest = 0.0
-        self._flush_lock = threading.Lock()
-        _flush_at_exit(self)
-        _FLUSHER.add(self)
+        self._insert = (f"INSERT INTO {self.table} (seq, {', '.join(_COLUMNS)}) "
+                        f"VALUES ({','.join('?' * (len(_COLUMNS) + 1))})")
 
     def record(self, response: Response) -> None:
-        """Keep this request's entry: only what must be taken now (the rest is shaped at flush)."""
+        """Commit this request's entry (before its response is sent)."""
         req = request._get_current_object()  # type: ignore[attr-defined]
         if not req.path.startswith("/api/"):
             return
@@ -150,37 +98,19 @@ class Journal:
         mimetype = response.mimetype or ""
         is_json = mimetype == "application/json" or mimetype.endswith("+json")
         reply = response.get_data() if is_json and not response.is_streamed else None
-        now = time.monotonic()
-        if not self._pending:
-            self._oldest = now
-        self._pending.append((time.time(), getattr(context, "identity", None), req.method, req.path,
-                              req.query_string, _request_body(req), response.status_code, reply,
-                              getattr(context, "journal", None) or {}))
-        if len(self._pending) >= _BATCH or now - self._oldest > _MAX_AGE:
-            _FLUSHER.wake()
+        row = _row(time.time(), getattr(context, "identity", None), req.method, req.path, req.query_string,
+                   _request_body(req), response.status_code, reply, getattr(context, "journal", None) or {})
+        with self.store.transaction() as tx:
+            seq = tx.next_number(self.table)
+            tx.execute(self._insert, (seq, *row))
+            if seq % _TRIM_EVERY == 0:
+                tx.execute(f"DELETE FROM {self.table} WHERE seq <= ?", (seq - self.limit,))
 
     def flush(self) -> None:
-        """Write the pending entries now (the flusher does it in the background; a reader first)."""
-        with self._flush_lock:
-            pending, queue = [], self._pending
-            while queue:  # popleft, not a swap: an entry appended meanwhile is never lost
-                pending.append(queue.popleft())
-            if not pending:
-                return
-            # One statement per batch (a row of values per entry): one round trip to the store.
-            before, self._writes = self._writes, self._writes + len(pending)
-            with self.store.transaction() as tx:
-                for start in range(0, len(pending), _ROWS_PER_STATEMENT):
-                    chunk = pending[start:start + _ROWS_PER_STATEMENT]
-                    tx.execute(f"INSERT INTO {self.table} ({', '.join(_COLUMNS)}) VALUES "
-                               + ",".join([_ROW_MARKS] * len(chunk)),
-                               tuple(v for entry in chunk for v in _row(*entry)))
-                if before // _TRIM_EVERY != self._writes // _TRIM_EVERY:
-                    tx.execute(f"DELETE FROM {self.table} WHERE seq <= "
-                               f"(SELECT MAX(seq) FROM {self.table}) - ?", (self.limit,))
+        """Nothing to write: every entry is committed with its request (kept for callers)."""
 
     def entries(self, after: int = 0, limit: int = 1000, dealer: str | None = None) -> list[dict[str, Any]]:
-        self.flush()
+        """Up to `limit` entries after the cursor `after`, oldest first (every entry, by cursor)."""
         sql = f"SELECT * FROM {self.table} WHERE seq > ?"
         params: list[Any] = [after]
         if dealer:
@@ -208,8 +138,6 @@ class Journal:
                 "vehicle_before": loads(row["vehicle_before"]), "verdict": loads(row["verdict"]) or []}
 
     def clear(self) -> None:
-        with self._flush_lock:
-            self._pending.clear()
         with self.store.transaction() as tx:
             tx.execute(f"DELETE FROM {self.table}")
 
@@ -221,20 +149,6 @@ def _row(at: float, identity: Any, method: str, path: str, query: bytes, body: b
             identity.dealer if identity else None, identity.actor if identity else None,
             method, path, query.decode() or None, _text(body), status, _text(reply) or None,
             extra.get("vehicle_id"), dumps(extra.get("vehicle_before")), dumps(extra.get("verdict", [])))
-
-
-def _flush_at_exit(journal: Journal) -> None:
-    """Flush a journal's last batch when the process ends, without keeping the journal alive."""
-    ref = weakref.ref(journal)
-
-    def flush() -> None:
-        alive = ref()
-        if alive is not None:
-            try:
-                alive.flush()
-            except Exception:  # noqa: BLE001 - a store already closed at exit: nothing to save
-                pass
-    atexit.register(flush)
 
 
 def install(app: Flask, journal: Journal) -> None:

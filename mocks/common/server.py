@@ -1,5 +1,8 @@
 """Serve a WSGI app under waitress (the server `icarflex serve` uses) on loopback.
 
+`waitress_server` builds the one waitress setup every path uses (the settings in
+`SERVER_SETTINGS`), on a host and port or on a listening socket inherited from gunicorn
+(`serve --workers N`: `icarflex.mocks.common.workers`); `serve_rounds` runs its loop.
 `LiveServer` runs one in a background thread on a free port (port 0) for tests, the
 in-process runner and the demo; `url` is where it answers. waitress's "Task queue depth"
 warning, written for every request that waits for a thread (that is, all the time under
@@ -15,7 +18,9 @@ for `channel_timeout` seconds, whether idle or half-sent.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
+from collections.abc import Callable
 from typing import Any
 
 try:
@@ -24,6 +29,7 @@ except ImportError:  # not on Windows
     resource = None  # type: ignore[assignment]
 
 from waitress.server import create_server
+from waitress.trigger import trigger
 
 _ROUND_S = 0.1  # how long one round of the server loop may wait for activity
 logging.getLogger("waitress.queue").setLevel(logging.ERROR)
@@ -49,6 +55,33 @@ def serving_options() -> dict[str, Any]:
         if soft != resource.RLIM_INFINITY:
             limit = min(limit, soft - _SPARE_DESCRIPTORS)
     return {**SERVING, "connection_limit": max(limit, 100)}
+# waitress's adjustments for every fake, whichever way it is served.
+SERVER_SETTINGS: dict[str, Any] = {"ident": "icarflex", "clear_untrusted_proxy_headers": True}
+
+
+def waitress_server(app: Any, *, threads: int, host: str = "127.0.0.1", port: int = 0,
+                    sock: socket.socket | None = None, channels: dict[int, Any] | None = None,
+                    **options: Any) -> Any:
+    """A waitress server for `app` on `host:port`, or on a listening `sock` given (inherited);
+    several servers may share one loop (`channels`, waitress's socket map); `options`: more
+    waitress settings over `SERVER_SETTINGS` and `serving_options()`."""
+    where: dict[str, Any] = {"sockets": [sock]} if sock is not None else {"host": host, "port": port}
+    settings = {**SERVER_SETTINGS, **serving_options(), **options}
+    return create_server(app, map=channels, threads=threads, **settings, **where)
+
+
+def serve_rounds(server: Any, channels: dict[int, Any], stopping: Callable[[], bool],
+                 each_round: Callable[[], None] | None = None) -> None:
+    """waitress's loop over `channels` in short rounds until `stopping()`; then the channels it
+    owns (listening sockets, open keep-alive connections) closed, in this thread. Triggers stay
+    open: a task thread still finishing a response pulls one."""
+    while not stopping() and channels:
+        server.asyncore.loop(timeout=_ROUND_S, map=channels, use_poll=server.adj.asyncore_use_poll, count=1)
+        if each_round is not None:
+            each_round()
+    for channel in list(channels.values()):
+        if not isinstance(channel, trigger):
+            channel.close()
 
 
 class LiveServer:
@@ -57,9 +90,7 @@ class LiveServer:
         """`options`: more waitress settings, laid over `SERVING` (the proxy keeps the client's
         X-Forwarded-* headers; tests shorten the timeouts)."""
         self.app = app
-        settings = {"ident": "icarflex", "clear_untrusted_proxy_headers": True, **serving_options(),
-                    **options}
-        self._server = create_server(app, host=host, port=port, threads=threads, **settings)
+        self._server = waitress_server(app, threads=threads, host=host, port=port, **options)
         self.host = host
         self.port = self._server.effective_port  # type: ignore[union-attr]
         self._stopping = threading.Event()
@@ -78,13 +109,7 @@ class LiveServer:
         loop owns (listening socket, trigger, open keep-alive connections) is closed here, in
         the loop's own thread, never from another one."""
         server: Any = self._server
-        while not self._stopping.is_set() and server._map:
-            server.asyncore.loop(timeout=_ROUND_S, map=server._map,
-                                 use_poll=server.adj.asyncore_use_poll, count=1)
-        for channel in list(server._map.values()):
-            if channel is not server and channel is not server.trigger:
-                channel.close()
-        server.close()
+        serve_rounds(server, server._map, self._stopping.is_set)
 
     def stop(self) -> None:
         self._stopping.set()

@@ -12,6 +12,7 @@ import itertools
 import os
 import re
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from urllib.parse import quote, urlsplit
 import orjson
 import urllib3
 from icarflex.mocks.common.errors import PROBLEM_MIME, ApiError
-from icarflex.scenarios.checker import Finding
+from icarflex.scenarios.checker import OPENFLEX, Finding
 from icarflex.scenarios.proxy.journal import JsonLinesJournal
 from icarflex.scenarios.proxy.judge import Call, Identity, Judge, Verdict
 from icarflex.scenarios.proxy.mapping import WireMapping
@@ -115,7 +116,9 @@ class ProxyApp:
                  show: Callable[[Mapping[str, Any], list[Finding]], None] | None = None) -> None:
         self.upstream, self.judge, self.journal = upstream, judge, journal
         self.keys = dict(keys)  # grows with the scratch dealers a fake makes (`_follow_dealers`)
-        self.mapping, self.enforce, self.system = mapping or WireMapping(), enforce, system
+        # The wire mapping is the OpenFlex API VO's; in front of ICAR, paths are kept as they are.
+        self.mapping = (mapping or WireMapping()) if system == OPENFLEX else WireMapping()
+        self.enforce, self.system = enforce, system
         self.correlation_header = correlation_header
         self.show = show or (lambda entry, findings: None)
         self._ids = itertools.count(1)
@@ -137,8 +140,8 @@ class ProxyApp:
         if exchange.correlation:
             headers.append((self.correlation_header, exchange.correlation))
         start_response(f"{answer.status} {answer.reason or ''}".rstrip(), headers)
-        return Relay(answer, lambda relay: self._record(exchange, answer.status, relay.body(),
-                                                        _content_type(answer.headers), relay.note))
+        return Relay(answer, lambda relay: self._record(
+            exchange, answer.status, relay.body(), _content_type(answer.headers), relay.note))
 
     def _exchange(self, incoming: Incoming) -> Exchange:
         body, unreadable = (None, incoming.unread) if incoming.unread else parse_body(
@@ -148,6 +151,8 @@ class ProxyApp:
         exchange = Exchange(incoming, call, time.monotonic())
         if self.correlation_header:
             exchange.correlation = f"{self._prefix}-{next(self._ids)}"
+        if self.system != OPENFLEX:
+            return exchange  # ICAR's own API: journaled for the cross-system audit, not judged per call
         vehicle_id = self.judge.reads_before(call)
         if vehicle_id and call.unreadable is None:
             exchange.before = self._read_vehicle(incoming, vehicle_id)
@@ -195,7 +200,7 @@ class ProxyApp:
                 self.keys.update({key: Identity(actor, dealer) for actor, key in keys.items()
                                   if isinstance(key, str)})
         elif call.method == "DELETE" and (match := DEALER_PATH.match(call.path)):
-            for key in [k for k, who in self.keys.items() if who.dealer == match["dealer"]]:
+            for key in [k for k, who in list(self.keys.items()) if who.dealer == match["dealer"]]:
                 self.keys.pop(key, None)
 
     # -- the journal ---------------------------------------------------------------------
@@ -276,13 +281,30 @@ class Relay:
                 self.captured += chunk
 
     def body(self) -> bytes | None:
+        """The answer's bytes for the journal, decoded when the target compressed them (the
+        client got them as sent); None when they are not kept (`note` says why)."""
         if not self.complete:
             return None
         if self.overflow:
             self.note = self.note or f"réponse de {self.size} octets relayée, non journalisée (au-delà " \
                                      f"de {CAPTURE_LIMIT})"
             return None
-        return bytes(self.captured)
+        encoding = (self.answer.headers.get("Content-Encoding") or "identity").strip().lower()
+        if encoding == "identity":
+            return bytes(self.captured)
+        if encoding not in ("gzip", "x-gzip", "deflate"):
+            self.note = f"réponse encodée {encoding}, non journalisée"
+            return None
+        inflate = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib, told by their header
+        try:
+            data = inflate.decompress(bytes(self.captured), CAPTURE_LIMIT)
+        except zlib.error as exc:
+            self.note = f"réponse {encoding} illisible ({exc})"
+            return None
+        if inflate.unconsumed_tail:
+            self.note = f"réponse {encoding} de plus de {CAPTURE_LIMIT} octets décodée, non journalisée"
+            return None
+        return data
 
     def _record(self) -> None:
         if not self._recorded:

@@ -169,3 +169,11 @@ def test_serve_logs_one_line_per_request_with_the_rules_of_a_refusal(tmp_path: P
     assert re.fullmatch(rf"\S+ openflex PATCH /api/v1/vehicles/{vehicle['id']} dms@demo 403 "
                         r"FIELD_NOT_MODIFIABLE R6", log[1])
     assert re.fullmatch(r"\S+ icar GET /api/v1/vehicles - 401 UNAUTHENTICATED", log[2])
+
+
+def test_profile_by_the_name_of_a_shipped_one(capsys: Capture) -> None:
+    assert main(["diff", "guide-defaults", "locked-mileage"]) == 1
+    assert "mileage" in capsys.readouterr().out
+    assert main(["run", "casse", "--profile", "no-low-prices", "-q"]) == 0
+    assert main(["run", "casse", "--profile", "no-such-profile"]) == 2
+    assert "no-such-profile" in capsys.readouterr().err

@@ -140,3 +140,17 @@ def test_local_run_with_a_refused_admin_key_fails_unless_no_audit(capsys: Captur
     line = one_line_exit_2(["run", "casse", "--admin-key", "wrong"], capsys)
     assert "journal OpenFlex illisible" in line and "--no-audit" in line
     assert main(["run", "casse", "--admin-key", "wrong", "--no-audit", "-q"]) == 0
+
+
+def test_a_timeout_during_a_step_names_the_system_and_the_step(fakes: LocalFakes, capsys: Capture,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("icarflex.scenarios.clients.TIMEOUT", 0.5)
+    slow = {"latency_ms": 2000, "methods": ["POST"], "paths": "^/api/v1/opportunities"}
+    assert requests.put(f"{fakes.openflex_url}/__admin/faults", json=slow, headers=ADMIN, timeout=10).ok
+    try:
+        line = one_line_exit_2(["run", "marchand", "--openflex-url", fakes.openflex_url,
+                                "--icar-url", fakes.icar_url, "-q"], capsys)
+    finally:
+        requests.put(f"{fakes.openflex_url}/__admin/faults", json={}, headers=ADMIN, timeout=10)
+    assert line.startswith(f"icarflex : cible injoignable pendant le rejeu : openflex {fakes.openflex_url}")
+    assert line.endswith("pendant l'étape marchand/estimate")

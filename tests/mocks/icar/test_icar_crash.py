@@ -3,7 +3,8 @@
 Concurrent DMS clients book physical entries while OpenFlex answers the connector's pushes
 slowly (injected latency), so several entries are in flight — recorded in ICAR's outbox,
 pushed or not — when the process is killed. After each restart and the documented recovery
-call (`POST /api/v1/outbox/resume`), checked from outside, over HTTP:
+call (`POST /api/v1/outbox/resume`; the fake's start pushes open operations again by itself,
+and that is checked first), checked from outside, over HTTP:
 - no split state: every record has ICAR and OpenFlex in mapped statuses with the same
   police number, and no operation is left open;
 - no acknowledged entry lost: every entry answered 200 is in STOCK with the number answered;
@@ -17,7 +18,7 @@ import queue
 import signal
 import subprocess
 import threading
-from pathlib import Path
+import time
 
 import requests
 from icar_processes import ADMIN_KEY, LIFE, Client, check_register, serving, take_in
@@ -61,6 +62,16 @@ def enter_concurrently(urls: dict[str, str], records: list[str], acknowledged: d
         thread.join(60)
 
 
+def wait_until_settled(client: Client, seconds: float = 30) -> bool:
+    """The fake pushes again, at start, what a crash left open: wait for it (no call made)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not client.icar("GET", "/outbox?state=PENDING&limit=1").json()["items"]:
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def check_both_systems_agree(client: Client, pairs: list[tuple[str, str]],
                              acknowledged: dict[str, str]) -> set[str]:
     """The checks of the module's docstring; the records in STOCK."""
@@ -84,8 +95,8 @@ def check_both_systems_agree(client: Client, pairs: list[tuple[str, str]],
     return in_stock
 
 
-def test_kill_9_during_physical_entries_leaves_both_systems_agreeing(tmp_path: Path) -> None:
-    db = tmp_path / "crash.sqlite3"
+def test_kill_9_during_physical_entries_leaves_both_systems_agreeing(store_url: str) -> None:
+    db = store_url  # a SQLite file, then a PostgreSQL database (tests/conftest.py)
     pairs: list[tuple[str, str]] = []
     acknowledged: dict[str, str] = {}
     in_stock: set[str] = set()
@@ -99,7 +110,8 @@ def test_kill_9_during_physical_entries_leaves_both_systems_agreeing(tmp_path: P
             enter_concurrently(urls, waiting, acknowledged, kill=proc)
         with serving(db) as (proc, urls):
             client = Client(urls)
-            resumed = client.icar("POST", "/outbox/resume")  # the documented recovery
+            assert wait_until_settled(client), "the start did not push the open operations again"
+            resumed = client.icar("POST", "/outbox/resume")  # the documented recovery, run anyway
             assert resumed.status_code == 200, resumed.text
             in_stock = check_both_systems_agree(client, pairs, acknowledged)
     # Entries cut in flight were completed by the recovery, with the number recorded before the kill.

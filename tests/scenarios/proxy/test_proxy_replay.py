@@ -7,6 +7,7 @@ import json
 from contextlib import redirect_stdout
 from typing import Any
 
+import requests
 from icarflex.mocks.common.server import LiveServer
 from icarflex.mocks.icar.app import create_app as create_icar
 from icarflex.scenarios.checker import check_journal
@@ -71,16 +72,21 @@ def test_proxies_in_front_of_both_systems_give_a_journal_check_audits_across_the
     openflex = start_openflex()
     openflex_proxy = start_proxy(openflex.url, journal=str(tmp_path / "openflex.jsonl"))
     icar = servers.enter_context(LiveServer(create_icar({"OPENFLEX_URL": openflex_proxy.url})))
-    icar_proxy = start_proxy(icar.url, system="icar", journal=str(tmp_path / "icar.jsonl"))
+    icar_proxy = start_proxy(icar.url, system="icar", enforce=True, journal=str(tmp_path / "icar.jsonl"))
 
     assert main(["run", "particulier", "--openflex-url", openflex_proxy.url, "--icar-url", icar_proxy.url,
                  "-q", "--no-negative"]) == 0, capsys.readouterr().out
+    # ICAR's own API is not the OpenFlex API VO: nothing judged per call, nothing blocked
+    reply = requests.patch(f"{icar_proxy.url}/api/v1/vehicles/ICAR-404", json={"police_number": "X-1"},
+                           headers={"Authorization": "Bearer demo-icar-key"}, timeout=10)
+    assert reply.status_code == 404 and reply.json()["code"] == "NOT_FOUND"  # ICAR's own answer
     both = tmp_path / "both.jsonl"
     both.write_text((tmp_path / "openflex.jsonl").read_text() + (tmp_path / "icar.jsonl").read_text())
     icar_entries = [json.loads(line) for line in (tmp_path / "icar.jsonl").read_text().splitlines()]
     capsys.readouterr()
 
     assert {e["system"] for e in icar_entries} == {"icar"}
+    assert not any(e["vehicle_before"] or e["verdict"] or e["judged"] for e in icar_entries)
     assert any(e["method"] == "POST" and e["actor"] == "icar_user" for e in icar_entries)
     assert any(isinstance(e["response"], dict) and e["response"].get("openflex_id") for e in icar_entries)
     assert main(["check", str(both)]) == 0  # ICAR's statuses never ahead of, nor behind, OpenFlex's

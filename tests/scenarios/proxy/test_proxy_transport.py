@@ -2,6 +2,7 @@
 header, large answers streamed in bounded memory, and the `icarflex proxy` command as a process."""
 from __future__ import annotations
 
+import gzip
 import json
 import signal
 import subprocess
@@ -175,3 +176,25 @@ def test_a_call_is_journaled_before_its_client_has_the_whole_answer(start_proxy,
 
     with open(proxy.options.journal, encoding="utf-8") as handle:
         assert [json.loads(line)["path"] for line in handle] == ["/first", "/second"]
+
+
+def gzipped(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+    """A target that compresses its JSON answer (as a real one does for `Accept-Encoding: gzip`)."""
+    vehicle = {"id": "V1", "status": "PRE_RENTREE", "vin": "VF1RFB00X12345678"}
+    body = gzip.compress(json.dumps(vehicle).encode())
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Encoding", "gzip"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def test_a_compressed_answer_is_relayed_as_sent_and_journaled_decoded(start_proxy, servers):
+    target = servers.enter_context(LiveServer(gzipped))
+    proxy = start_proxy(target.url)
+
+    reply = requests.get(f"{proxy.url}/api/v1/vehicles/V1", headers=SENT, stream=True, timeout=10)
+
+    raw = reply.raw.read(decode_content=False)
+    assert reply.headers["Content-Encoding"] == "gzip" and json.loads(gzip.decompress(raw))["id"] == "V1"
+    with open(proxy.options.journal, encoding="utf-8") as handle:
+        entry = json.loads(handle.readlines()[-1])
+    assert entry["response"] == {"id": "V1", "status": "PRE_RENTREE", "vin": "VF1RFB00X12345678"}
