@@ -99,8 +99,10 @@ def descriptors() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
-def test_a_thousand_idle_and_two_hundred_half_sent_connections_starve_no_one(tmp_path, descriptors):
-    with serving(tmp_path / "db.sqlite3") as urls:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_thousand_idle_and_two_hundred_half_sent_connections_starve_no_one(tmp_path, descriptors,
+                                                                              workers: int):
+    with serving(tmp_path / "db.sqlite3", extra=["--workers", str(workers)]) as urls:
         openflex = urls["OpenFlex"]
         seeded = call("POST", f"{openflex}/__admin/seed", "demo-admin-key", {"count": 1}).json()
         vehicle = seeded["vehicles"][0]
