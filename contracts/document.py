@@ -46,7 +46,22 @@ class Paragraph:
 
 
 @dataclass(frozen=True)
+class Item:
+    """A bullet with sub-bullets (the guide's §1 hierarchy)."""
+
+    text: Text
+    items: tuple[Text | Item, ...] = ()
+
+
+@dataclass(frozen=True)
 class Bullets:
+    items: tuple[Text | Item, ...]
+
+
+@dataclass(frozen=True)
+class Ordered:
+    """A numbered list (the guide's Sommaire)."""
+
     items: tuple[Text, ...]
 
 
@@ -58,7 +73,7 @@ class Table:
     row_classes: tuple[str, ...] = ()
 
 
-Block = Heading | Paragraph | Bullets | Table
+Block = Heading | Paragraph | Bullets | Ordered | Table
 
 
 def _parts(text: Text) -> tuple[Inline, ...]:
@@ -102,6 +117,15 @@ def _md_table(table: Table) -> list[str]:
     return lines
 
 
+def _md_bullets(items: Sequence[Text | Item], depth: int) -> list[str]:
+    lines = []
+    for item in items:
+        text, subs = (item.text, item.items) if isinstance(item, Item) else (item, ())
+        lines.append("  " * depth + f"- {_md_text(text)}")
+        lines += _md_bullets(subs, depth + 1)
+    return lines
+
+
 def to_markdown(blocks: Sequence[Block]) -> str:
     out: list[str] = []
     for block in blocks:
@@ -110,7 +134,10 @@ def to_markdown(blocks: Sequence[Block]) -> str:
         elif isinstance(block, Paragraph):
             out += [_md_text(block.text), ""]
         elif isinstance(block, Bullets):
-            out += [f"- {_md_text(item)}" for item in block.items] + [""]
+            out += _md_bullets(block.items, 0) + [""]
+        elif isinstance(block, Ordered):
+            out += [f"{index}. {_md_text(item, line_start=False)}"
+                    for index, item in enumerate(block.items, start=1)] + [""]
         else:
             out += _md_table(block) + [""]
     return "\n".join(out).rstrip("\n") + "\n"
@@ -156,6 +183,16 @@ def _html_table(table: Table) -> list[str]:
     return lines + ["</tbody>", "</table>"]
 
 
+def _html_bullets(items: Sequence[Text | Item]) -> list[str]:
+    lines = ["<ul>"]
+    for item in items:
+        if isinstance(item, Item):
+            lines += [f"<li>{_html_text(item.text)}", *_html_bullets(item.items), "</li>"]
+        else:
+            lines.append(f"<li>{_html_text(item)}</li>")
+    return lines + ["</ul>"]
+
+
 def to_html(blocks: Sequence[Block], title: str) -> str:
     body: list[str] = []
     for block in blocks:
@@ -165,7 +202,9 @@ def to_html(blocks: Sequence[Block], title: str) -> str:
         elif isinstance(block, Paragraph):
             body.append(f"<p>{_html_text(block.text)}</p>")
         elif isinstance(block, Bullets):
-            body += ["<ul>", *(f"<li>{_html_text(item)}</li>" for item in block.items), "</ul>"]
+            body += _html_bullets(block.items)
+        elif isinstance(block, Ordered):
+            body += ["<ol>", *(f"<li>{_html_text(item)}</li>" for item in block.items), "</ol>"]
         else:
             body += _html_table(block)
     head = (f'<!DOCTYPE html>\n<html lang="fr">\n<head>\n<meta charset="utf-8">\n'

@@ -121,8 +121,7 @@ def _write_window(contract: Contract, actor: str, vehicle: Mapping[str, Any]) ->
 
 
 def _may_make(settings: ApiVoSettings, actor: str, transition: Transition) -> bool:
-    capability = transition.gated_actors.get(actor)
-    return actor in transition.actors or (capability is not None and settings[capability])
+    return transition.may_make(actor, settings)
 
 
 def _field_rights(contract: Contract, settings: ApiVoSettings, actor: str,
@@ -226,9 +225,11 @@ def _status_move(contract: Contract, settings: ApiVoSettings, actor: str,
                            f"{source} → {target} n'est pas sur la ligne de vie "
                            f"de la destination {merged.get('destination')}")]
     if not _may_make(settings, actor, transition):
-        capability = transition.gated_actors.get(actor)
-        reason = (f"désactivé dans le paramétrage API VO ({capability})" if capability
-                  else f"réservé à {', '.join(transition.actors) or 'personne'}")
+        capability = transition.gate(actor)
+        state = "désactivé" if actor in transition.gated_actors else "activé"
+        makers = [a for a in transition.makers if transition.may_make(a, settings)]
+        reason = (f"« {contract.rows[capability].label} » {state} dans le paramétrage API VO ({capability})"
+                  if capability else f"réservé à {', '.join(makers) or 'personne'}")
         return [_violation(contract, "TRANSITION_NOT_ALLOWED", transition.rules[0], "status",
                            f"{source} → {target} par {actor} : {reason}", capability)]
     return [_precondition(contract, name) for name in unmet_preconditions(contract, transition, merged)]

@@ -19,6 +19,8 @@ from icarflex.contracts.document import (
     Em,
     Heading,
     Inline,
+    Item,
+    Ordered,
     Paragraph,
     Strong,
     Table,
@@ -26,13 +28,24 @@ from icarflex.contracts.document import (
     to_html,
     to_markdown,
 )
-from icarflex.contracts.models import Contract, ContractError, ParameterRow, Transition, load_contract
+from icarflex.contracts.models import (
+    Contract,
+    ContractError,
+    ParameterRow,
+    PreamblePoint,
+    Transition,
+    Workflow,
+    WorkflowStep,
+    load_contract,
+)
 from icarflex.contracts.profile import ApiVoSettings, load_profile
 
 TITLE = "Guide interface ICAR DMS"
 FORMATS = ("md", "html")
 TABLE_HEADERS = ("Libellé du guide", "OUI/NON", "Commentaire", "Id", "TBD")
 CREATION = "(création)"
+POINTS_HEADING = "Points d'attention"
+PARAMETERIZATION_HEADING = "2. Paramétrage API VO"
 
 
 def yes_no(value: bool) -> str:
@@ -55,10 +68,40 @@ def render_guide(contract: Contract, settings: ApiVoSettings | None = None, fmt:
     raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 
+ANNEXES = "Annexes icarflex (hors guide)"
+ANNEX_TITLES = ("A. Règles du contrat", "B. Statuts et correspondance OpenFlex → ICAR",
+                "C. Lignes de vie et transitions", "D. Codes d'erreur de l'API")
+
+
 def guide_blocks(contract: Contract, settings: ApiVoSettings, profile_name: str | None = None) -> list[Block]:
-    return [*_preamble(contract, settings, profile_name), *_attention_points(contract),
-            *_parameterization(contract, settings), *_statuses(contract), *_lifelines(contract, settings),
-            *_workflows(contract), *_codes(contract)]
+    """The guide's own structure (Sommaire, §1-5), then what icarflex adds, set apart as annexes."""
+    return [*_preamble(contract, settings, profile_name), *_contents(contract), *_attention_points(contract),
+            *_parameterization(contract, settings), *_workflows(contract),
+            Heading(2, ANNEXES),
+            Paragraph("Ce qui suit n'est pas dans le guide : c'est la lecture d'icarflex, tenue comme "
+                      "données dans contracts/data/ ; « inférée » marque ce que le guide n'énonce pas."),
+            *_rules(contract), *_statuses(contract), *_lifelines(contract, settings), *_codes(contract)]
+
+
+def guide_headings(contract: Contract) -> list[str]:
+    """The guide's own section headings, §1-5, in order (its Sommaire)."""
+    return [contract.rules_data.section, PARAMETERIZATION_HEADING,
+            *(section.heading for section in contract.workflows_data.sections)]
+
+
+def _contents(contract: Contract) -> list[Block]:
+    return [Heading(2, "Sommaire"),
+            Ordered(tuple(heading.split(". ", 1)[1] for heading in guide_headings(contract))),
+            Paragraph(("Hors guide : ", Strong(ANNEXES), " — ", " ; ".join(ANNEX_TITLES), "."))]
+
+
+def _with_bold(text: str) -> Text:
+    """The guide's `**bold**` marks as Strong parts."""
+    parts: list[Inline] = []
+    for index, piece in enumerate(text.split("**")):
+        if piece:
+            parts.append(Strong(piece) if index % 2 else piece)
+    return tuple(parts)
 
 
 def _preamble(contract: Contract, settings: ApiVoSettings, profile_name: str | None) -> list[Block]:
@@ -79,11 +122,31 @@ def _preamble(contract: Contract, settings: ApiVoSettings, profile_name: str | N
 
 
 def _attention_points(contract: Contract) -> list[Block]:
-    items: list[Text] = []
+    """§1 as the guide has it: its bullets and sub-bullets, word for word, each tagged with the
+    contract rules that stand on it."""
+    tags: dict[str, list[str]] = {}
+    for rule in contract.rules.values():
+        for point in rule.points:
+            tags.setdefault(point, []).append(rule.id)
+
+    def item(point: PreamblePoint) -> Item:
+        tag: tuple[Inline, ...] = (" ", Em(f"({', '.join(tags[point.id])})")) if point.id in tags else ()
+        return Item((*_with_bold(point.text), *tag), tuple(item(p) for p in point.items))
+    return [Heading(2, contract.rules_data.section), Heading(3, POINTS_HEADING),
+            Bullets(tuple(item(point) for point in contract.rules_data.preamble))]
+
+
+def _rules(contract: Contract) -> list[Block]:
+    items: list[Item] = []
     for rule in contract.rules.values():
         inferred: tuple[Inline, ...] = (" ", Em("(inféré)")) if rule.source == "inferred" else ()
-        items.append((Strong(f"{rule.id} — {rule.title}"), *inferred, " : ", rule.guide))
-    return [Heading(2, "1. Préambule — Points d'attention"), Bullets(tuple(items))]
+        notes: list[Text] = [("Lu dans : ", rule.basis)] if rule.basis else []
+        notes += [("Source : ", reference) for reference in rule.references]
+        items.append(Item((Strong(f"{rule.id} — {rule.title}"), *inferred, " : ", rule.guide), tuple(notes)))
+    return [Heading(3, ANNEX_TITLES[0]),
+            Paragraph("Chaque règle porte un identifiant stable ; une règle « guide » reprend les points "
+                      "d'attention du §1 mot pour mot, une règle « inférée » est notre lecture."),
+            Bullets(tuple(items))]
 
 
 def _value_cell(row: ParameterRow, settings: ApiVoSettings) -> Text:
@@ -105,7 +168,7 @@ def _parameterization(contract: Contract, settings: ApiVoSettings) -> list[Block
         if row.note:
             marker: tuple[Inline, ...] = (" ", Em("(effet inféré)")) if row.inferred_effect else ()
             notes.append((Code(row.id), *marker, " : ", row.note))
-    blocks: list[Block] = [Heading(2, "2. Paramétrage API VO"),
+    blocks: list[Block] = [Heading(2, guide_headings(contract)[1]),
                            Paragraph(f"Section : {contract.parameterization.section}. OUI/NON selon le "
                                      "paramétrage actif ; une valeur en gras diffère du guide. "
                                      "TBD : ligne laissée ouverte par le guide (la valeur par défaut "
@@ -125,7 +188,7 @@ def _statuses(contract: Contract) -> list[Block]:
         sources = [s.label for s in contract.statuses.values() if s.icar == status.id]
         icar_rows.append((Code(status.id), status.label, source_fr(status.source), ", ".join(sources)))
     icar = Table(("Statut ICAR", "Libellé", "Source", "Statuts OpenFlex correspondants"), tuple(icar_rows))
-    return [Heading(2, "Statuts et correspondance OpenFlex → ICAR"),
+    return [Heading(3, ANNEX_TITLES[1]),
             Paragraph("La correspondance est plusieurs-vers-un : plusieurs statuts OpenFlex "
                       "correspondent au même statut ICAR. « guide » : énoncé par le guide ; "
                       "« inférée » : notre lecture, à valider."),
@@ -142,6 +205,10 @@ def _gated(contract: Contract, settings: ApiVoSettings, transition: Transition) 
         label = contract.rows[capability].label
         state = "actif" if settings[capability] else "inactif"
         parts += ["; " if parts else "", Code(actor), f" si « {label} » = OUI ({state})"]
+    for actor, capability in transition.gated_off_actors.items():
+        label = contract.rows[capability].label
+        state = "actif" if not settings[capability] else "inactif"
+        parts += ["; " if parts else "", Code(actor), f" si « {label} » = NON ({state}, inféré)"]
     return tuple(parts)
 
 
@@ -164,30 +231,48 @@ def _lifelines(contract: Contract, settings: ApiVoSettings) -> list[Block]:
                        for name, pre in contract.lifeline.preconditions.items())
     notes = tuple((f"{_status_label(contract, t.from_)} → {_status_label(contract, t.to)} : ", Em(t.note))
                   for t in contract.lifeline.transitions if t.note)
-    blocks: list[Block] = [Heading(2, "Lignes de vie par destination"), Bullets(lines),
-                           Heading(2, "Transitions et acteurs"), transitions,
+    blocks: list[Block] = [Heading(3, ANNEX_TITLES[2]), Paragraph("Lignes de vie par destination :"),
+                           Bullets(lines), Paragraph("Transitions et acteurs :"), transitions,
                            Paragraph("Conditions préalables :"), Bullets(conditions)]
     return blocks + ([Bullets(notes)] if notes else [])
 
 
 def _workflows(contract: Contract) -> list[Block]:
-    blocks: list[Block] = [Heading(2, "Processus métier")]
-    headers = ("#", "Étape", "Acteur", "Action", "Statut OpenFlex", "Statut ICAR", "Règles")
-    for workflow in contract.workflows:
-        steps = tuple((str(index), Code(step.id), Code(step.actor), step.action,
-                       contract.statuses[step.status].label, contract.icar_statuses[
-                           contract.icar_status_for(step.status)].label, ", ".join(step.rules))
-                      for index, step in enumerate(workflow.steps, start=1))
-        blocks += [Heading(3, f"{workflow.guide_section} — {workflow.title}"),
-                   Paragraph(("Destination : ", Code(workflow.destination), " — identifiant ",
-                              Code(workflow.id))),
-                   Table(headers, steps)]
+    """§3-5 under the guide's own headings; each workflow marked as reconstructed, its inferred
+    steps named."""
+    blocks: list[Block] = []
+    headers = ("#", "Étape", "Acteur", "Action", "Statut OpenFlex", "Statut ICAR", "Règles", "Source")
+    for section in contract.workflows_data.sections:
+        blocks.append(Heading(2, section.heading))
+        if section.proposition:
+            blocks.append(Heading(3, section.proposition))
+        level = 4 if section.proposition else 3
+        for workflow in (w for w in contract.workflows if w.guide_section == section.heading):
+            blocks += [Heading(level, workflow_heading(workflow)),
+                       Paragraph((Em(f"« {contract.workflows_data.reconstructed} »"), " — destination ",
+                                  Code(workflow.destination), ", identifiant ", Code(workflow.id), ".")),
+                       Table(headers, tuple(_step_row(contract, index, step)
+                                            for index, step in enumerate(workflow.steps, start=1))),
+                       Paragraph(("Étapes inférées (le guide ne les énonce pas) : ",
+                                  *(_codes_of([s.id for s in workflow.steps if s.inferred]) or ("aucune",)),
+                                  "."))]
     return blocks
+
+
+def workflow_heading(workflow: Workflow) -> str:
+    return f"{workflow.title} ({workflow.id})"
+
+
+def _step_row(contract: Contract, index: int, step: WorkflowStep) -> tuple[Text, ...]:
+    icar = contract.icar_statuses[contract.icar_status_for(step.status)].label
+    source: Text = ("guide : ", *_codes_of(list(step.guide))) if step.guide else Em("inférée")
+    return (str(index), Code(step.id), Code(step.actor), step.action, contract.statuses[step.status].label,
+            icar, ", ".join(step.rules), source)
 
 
 def _codes(contract: Contract) -> list[Block]:
     rows = tuple((Code(code), str(spec.status), spec.title) for code, spec in contract.codes.items())
-    return [Heading(2, "Codes d'erreur de l'API"), Table(("Code", "HTTP", "Libellé"), rows)]
+    return [Heading(3, ANNEX_TITLES[3]), Table(("Code", "HTTP", "Libellé"), rows)]
 
 
 def cli(args: Namespace) -> int:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 DATA_DIR = Path(__file__).parent / "data"
 # The checks of the rule engine and the runner; rules.yaml `checks` says which rule each enforces.
 CHECKS = ("creation", "computed_fields", "status_mapping", "lifeline", "dms_field_rights", "low_prices",
-          "icar_entered_fields", "vat_regime")
+          "icar_entered_fields", "vat_regime", "desynchronisation")
 
 
 class ContractError(ValueError):
@@ -188,12 +188,29 @@ class Transition(Strict):
     to: str
     actors: tuple[str, ...]
     gated_actors: dict[str, str] = {}
+    gated_off_actors: dict[str, str] = {}  # may make it while that capability is off (inferred)
     destinations: tuple[str, ...] | None = None
     requires: tuple[str, ...] = ()
     rules: tuple[str, ...]
     note: str | None = None
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def may_make(self, actor: str, capabilities: Any) -> bool:
+        """May `actor` make this step under these capability values (`capabilities[row]` → bool)?"""
+        if actor in self.actors:
+            return True
+        on, off = self.gated_actors.get(actor), self.gated_off_actors.get(actor)
+        return bool((on is not None and capabilities[on]) or (off is not None and not capabilities[off]))
+
+    def gate(self, actor: str) -> str | None:
+        """The capability row that decides whether `actor` may make this step, if one does."""
+        return self.gated_actors.get(actor) or self.gated_off_actors.get(actor)
+
+    @property
+    def makers(self) -> tuple[str, ...]:
+        """Every actor who may make this step under some parameterization."""
+        return tuple(dict.fromkeys((*self.actors, *self.gated_actors, *self.gated_off_actors)))
 
     @classmethod
     def from_yaml(cls, row: dict[str, Any]) -> Transition:
@@ -321,6 +338,12 @@ class WorkflowStep(Strict):
     action: str
     status: str
     rules: tuple[str, ...]
+    # What in the guide states the step: §1 points (rules.yaml `preamble`) or §2 rows. None: inferred.
+    guide: tuple[str, ...] = ()
+
+    @property
+    def inferred(self) -> bool:
+        return not self.guide
 
 
 class Workflow(Strict):
@@ -331,7 +354,16 @@ class Workflow(Strict):
     steps: tuple[WorkflowStep, ...]
 
 
+class GuideSection(Strict):
+    """A heading of the guide's §3-5, word for word, and its « Proposition » sub-heading if any."""
+
+    heading: str
+    proposition: str | None = None
+
+
 class Workflows(Strict):
+    sections: tuple[GuideSection, ...]
+    reconstructed: str  # the mark of a workflow rebuilt because the guide's diagrams are missing
     workflows: tuple[Workflow, ...]
 
 
@@ -398,7 +430,8 @@ class Contract:
         self.vehicle = self._load("vehicle.yaml", VehicleSpec.model_validate)
         self.lifeline = self._load("lifeline.yaml", _lifeline_from_yaml)
         self.rules_data = self._load("rules.yaml", Rules.model_validate)
-        self.workflows = self._load("workflows.yaml", Workflows.model_validate).workflows
+        self.workflows_data = self._load("workflows.yaml", Workflows.model_validate)
+        self.workflows = self.workflows_data.workflows
         self.labels = self._load("labels.yaml", Labels.model_validate)
         self._cross_check()
 
@@ -543,9 +576,9 @@ class Contract:
             row = f"lifeline.yaml: transition {t.from_}->{t.to}"
             problems += [f"{row}: unknown status {s!r}" for s in (t.from_, t.to)
                          if s is not None and s not in self.statuses]
-            problems += [f"{row}: unknown actor {a!r}" for a in (*t.actors, *t.gated_actors)
-                         if a not in self.actors]
-            problems += [f"{row}: gated on unknown capability {c!r}" for c in t.gated_actors.values()
+            problems += [f"{row}: unknown actor {a!r}" for a in t.makers if a not in self.actors]
+            problems += [f"{row}: gated on unknown capability {c!r}"
+                         for c in (*t.gated_actors.values(), *t.gated_off_actors.values())
                          if c not in self.rows or self.rows[c].kind != "capability"]
             problems += [f"{row}: unknown rule {r!r}" for r in t.rules if r not in self.rules]
             problems += [f"{row}: unknown precondition {p!r}"
@@ -594,8 +627,21 @@ class Contract:
         return [f"lifeline.yaml: status {status.id!r}: unknown ICAR status {status.icar!r}"
                 for status in self.lifeline.statuses if status.icar not in self.icar_statuses]
 
+    @cached_property
+    def preamble_points(self) -> dict[str, PreamblePoint]:
+        return {p.id: p for top in self.rules_data.preamble for p in top.walk()}
+
     def _check_workflows(self) -> list[str]:
         problems: list[str] = []
+        headings = [section.heading for section in self.workflows_data.sections]
+        for workflow in self.workflows:
+            if workflow.guide_section not in headings:
+                problems.append(f"workflows.yaml: workflow {workflow.id!r}: guide_section "
+                                f"{workflow.guide_section!r} is not one of sections")
+            problems += [f"workflows.yaml: workflow {workflow.id!r} step {step.id!r}: guide {ref!r} is "
+                         "neither a §1 point (rules.yaml preamble) nor a §2 row"
+                         for step in workflow.steps for ref in step.guide
+                         if ref not in self.preamble_points and ref not in self.rows]
         for workflow in self.workflows:
             if workflow.destination not in self.enum_values("destination"):
                 problems.append(f"workflows.yaml: workflow {workflow.id!r}: "

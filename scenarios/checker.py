@@ -26,7 +26,13 @@ from icarflex.mocks.common.journal_export import CURSOR_KEY
 OPENFLEX, ICAR = "openflex", "icar"
 VIOLATION, ATTEMPT, STATUS_MISMATCH, REFUSAL_WITHOUT_RULE, UNJUDGED = (
     "violation", "attempt", "status_mismatch", "refusal_without_rule", "unjudged")
-FAILING = (VIOLATION, STATUS_MISMATCH)
+# Rule R10: an ICAR operation OpenFlex never received and that is still open at the end
+# (DESYNC, failing); one OpenFlex refused (its police number struck in the register: the
+# vehicle must be booked again once the cause is fixed); one settled later (replayed, resumed).
+DESYNC, DESYNC_REFUSED, DESYNC_RESOLVED = "desynchronisation", "desynchronisation_refused", \
+    "desynchronisation_resolved"
+FAILING = (VIOLATION, STATUS_MISMATCH, DESYNC)
+UPSTREAM_CODES = {"UPSTREAM_UNAVAILABLE": DESYNC, "UPSTREAM_REFUSED": DESYNC_REFUSED}
 CREATE_PATH = re.compile(r"^/api/v1/vehicles/?$")
 TRADE_IN_PATH = re.compile(r"^/api/v1/opportunities/[^/]+/trade-ins/?$")
 VEHICLE_PATH = re.compile(r"^/api/v1/vehicles/(?P<id>[^/]+)/?$")
@@ -255,12 +261,63 @@ def cross_check(contract: Contract, entries: Iterable[Mapping[str, Any]]) -> lis
         if entry.get("system", OPENFLEX) == OPENFLEX:
             openflex[body["id"]] = body["status"]
             continue
-        icar[body["openflex_id"]] = (body["status"], entry)
-        findings += _compare(contract, body["openflex_id"], body["status"], openflex, entry)
+        record = _icar_record(body)
+        icar[record["openflex_id"]] = (record["status"], entry)
+        findings += _compare(contract, record["openflex_id"], record["status"], openflex, entry)
     for vehicle_id, (status, entry) in icar.items():
         last = _compare(contract, vehicle_id, status, openflex, entry, final=True)
         findings += [f for f in last if f not in findings]
     return findings
+
+
+def desynchronisations(contract: Contract, entries: Iterable[Mapping[str, Any]]) -> list[Finding]:
+    """Rule R10 (inferred): each ICAR operation (an outbox operation: booked in ICAR, maybe with
+    a police number) that OpenFlex refused or never received, and whether it was settled later:
+    replayed or resumed (its operation then DONE), or the record's next operation accepted."""
+    rule = contract.rule_for("desynchronisation")
+    open_ops: dict[int, tuple[str, Mapping[str, Any]]] = {}
+    settled: set[int] = set()
+    for entry in sorted((e for e in entries if e.get("system") == ICAR), key=_time_key):
+        body = entry.get("response") if isinstance(entry.get("response"), Mapping) else {}
+        status = int(entry.get("status") or 0)
+        kind = UPSTREAM_CODES.get(str(body.get("code")))
+        if kind is not None and isinstance(body.get("operation_id"), int):
+            open_ops[body["operation_id"]] = (kind, entry)
+        elif 200 <= status < 300 and (entry.get("method") or "").upper() != "GET":
+            settled |= _settled_by(body, entry, open_ops)
+    findings = []
+    for op_id, (kind, entry) in open_ops.items():
+        done = op_id in settled
+        what = {DESYNC: "jamais reçue par OpenFlex", DESYNC_REFUSED: "refusée par OpenFlex"}[kind]
+        message = (f"opération ICAR {op_id} ({entry.get('path')}) {what}"
+                   + (" : réglée ensuite" if done else
+                      " : toujours en attente, à rejouer (même N° de police)" if kind == DESYNC else
+                      " : rien n'en est appliqué dans ICAR (un N° de police pris reste rayé au livre "
+                      "de police), à refaire une fois la cause corrigée"))
+        findings.append(Finding(DESYNC_RESOLVED if done else kind, rule, None, (entry.get("response") or {})
+                                .get("code"), message, entry.get("actor"), entry.get("dealer"), ICAR,
+                                entry.get("seq"), entry.get("method"), entry.get("path"), entry.get("status"),
+                                entry.get("vehicle_id"), label=contract.rules[rule].title))
+    return findings
+
+
+def _settled_by(body: Mapping[str, Any], entry: Mapping[str, Any],
+                open_ops: Mapping[int, tuple[str, Mapping[str, Any]]]) -> set[int]:
+    """The open operations an accepted ICAR call settled: the one its answer names DONE (a replay,
+    a resume), or every open one of the same record (the next call on a record settles it first;
+    a refused one is settled when the same operation is accepted there)."""
+    done = {op.get("id") for op in _operations(body) if op.get("state") == "DONE"}
+    record = entry.get("vehicle_id")
+    for op_id, (kind, failed) in open_ops.items():
+        if record is not None and failed.get("vehicle_id") == record and (
+                kind == DESYNC or failed.get("path") == entry.get("path")):
+            done.add(op_id)
+    return {op_id for op_id in done if isinstance(op_id, int)}
+
+
+def _operations(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    found = [body["operation"]] if isinstance(body.get("operation"), Mapping) else []
+    return found + [item for item in body.get("items") or [] if isinstance(item, Mapping)]
 
 
 def _snapshot(entry: Mapping[str, Any]) -> bool:
@@ -269,7 +326,14 @@ def _snapshot(entry: Mapping[str, Any]) -> bool:
         return False
     if entry.get("system", OPENFLEX) == OPENFLEX:
         return isinstance(body.get("id"), str) and isinstance(body.get("status"), str) and "vin" in body
-    return isinstance(body.get("openflex_id"), str) and isinstance(body.get("status"), str)
+    record = _icar_record(body)
+    return isinstance(record.get("openflex_id"), str) and isinstance(record.get("status"), str)
+
+
+def _icar_record(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The DMS record an ICAR answer shows: itself, or the `record` of a replay's answer."""
+    record = body.get("record")
+    return record if "openflex_id" not in body and isinstance(record, Mapping) else body
 
 
 def _time_key(entry: Mapping[str, Any]) -> tuple[str, int, int]:
@@ -351,5 +415,5 @@ def audit_journal(entries: list[Mapping[str, Any]], settings: ApiVoSettings | No
     auditor = Auditor(contract, settings)
     findings = auditor.audit(entries)
     if any(e.get("system") == ICAR for e in entries):
-        findings += cross_check(contract, entries)
+        findings += cross_check(contract, entries) + desynchronisations(contract, entries)
     return findings, auditor

@@ -30,7 +30,7 @@ COMMANDS = {
     "diff": "icarflex.contracts.diff:cli",
     "serve": "icarflex.scenarios.commands:serve",
     "run": "icarflex.scenarios.commands:run",
-    "demo": "icarflex.scenarios.commands:demo",
+    "demo": "icarflex.scenarios.demo:demo",
     "check": "icarflex.scenarios.commands:check",
     "verify": "icarflex.scenarios.commands:verify",
     "proxy": "icarflex.scenarios.proxy.command:cli",
@@ -145,7 +145,15 @@ def build_parser() -> argparse.ArgumentParser:
     _targets(run)
     run.add_argument("--no-negative", action="store_true", help="sans les jumeaux négatifs")
 
-    demo = _parser(sub, "demo", "servir les deux fakes, rejouer chaque parcours, écrire le rapport")
+    demo = _parser(sub, "demo", "démonstration : les deux fakes et leur tableau de bord, chaque parcours "
+                                "joué et raconté, le rapport ; les fakes restent en ligne jusqu'à Ctrl-C")
+    demo.add_argument("--pace", type=float, default=0.0, metavar="SECONDES",
+                      help="pause après chaque étape racontée (défaut 0 : d'une traite)")
+    demo.add_argument("--step", action="store_true", help="Entrée pour passer à l'étape suivante")
+    demo.add_argument("--open", action="store_true", help="ouvrir le tableau de bord dans un navigateur")
+    demo.add_argument("--exit", action="store_true", help="arrêter les fakes une fois le rapport écrit")
+    demo.add_argument("--openflex-port", type=int, default=8081, help="port d'OpenFlex (occupé : un libre)")
+    demo.add_argument("--icar-port", type=int, default=8082, help="port du fake ICAR (occupé : un libre)")
     demo.add_argument("--report", default="icarflex-report", help="dossier du rapport")
     demo.add_argument("--seed", type=int, default=2025, help="graine des données générées")
 

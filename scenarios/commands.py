@@ -138,16 +138,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 @_guarded
-def demo(args: argparse.Namespace) -> int:
-    """Both fakes in this process, every workflow and twin replayed, the report written."""
-    narrator = _narrator(args)
-    demo_args = argparse.Namespace(seed=args.seed, profile=None, openflex_url=None, icar_url=None,
-                                   admin_key=DEMO_KEYS["admin"])
-    result = replay(demo_args, workflow_ids(ALL), narrator)
-    return _finish(result, narrator, args.report)
-
-
-@_guarded
 def verify(args: argparse.Namespace) -> int:
     """`run all` against the systems named, never against local fakes."""
     if not (args.openflex_url and args.icar_url):

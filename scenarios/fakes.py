@@ -31,14 +31,17 @@ class LocalFakes:
 
 @contextmanager
 def local_fakes(profile: str | None = None, openflex_config: Mapping[str, Any] | None = None,
-                icar_config: Mapping[str, Any] | None = None) -> Iterator[LocalFakes]:
-    """Start both fakes (OpenFlex serving `profile`), yield their URLs, stop them."""
+                icar_config: Mapping[str, Any] | None = None, ports: tuple[int, int] = (0, 0)
+                ) -> Iterator[LocalFakes]:
+    """Start both fakes (OpenFlex serving `profile`) on `ports` (0: a free one), yield them, stop them."""
     from icarflex.mocks.icar.app import create_app as create_icar
     from icarflex.mocks.openflex.app import create_app as create_openflex
 
-    openflex = LiveServer(create_openflex({"PROFILE": profile, **(openflex_config or {})})).start()
+    openflex = LiveServer(create_openflex({"PROFILE": profile, **(openflex_config or {})}),
+                          port=ports[0]).start()
     try:
-        icar = LiveServer(create_icar({"OPENFLEX_URL": openflex.url, **(icar_config or {})})).start()
+        icar = LiveServer(create_icar({"OPENFLEX_URL": openflex.url, **(icar_config or {})}),
+                          port=ports[1]).start()
         introduce(openflex, icar)
         try:
             yield LocalFakes(openflex, icar)

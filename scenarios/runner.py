@@ -26,7 +26,14 @@ from icarflex.contracts import ApiVoSettings, Contract, load_contract
 from icarflex.contracts.profile import parse_overlay
 from icarflex.scenarios import verdicts
 from icarflex.scenarios.actions import ACTIONS
-from icarflex.scenarios.checker import Auditor, cross_check
+from icarflex.scenarios.checker import (
+    DESYNC,
+    DESYNC_REFUSED,
+    DESYNC_RESOLVED,
+    Auditor,
+    cross_check,
+    desynchronisations,
+)
 from icarflex.scenarios.clients import DEMO_KEYS, Dms, HttpClient, OpenFlexClient, Reply, TargetUnreachable
 from icarflex.scenarios.drift import compare
 from icarflex.scenarios.expect import UnknownReference, resolve
@@ -212,7 +219,7 @@ class Runner:
             result.scenarios.append(self.run_workflow(scenario))
             if self.negative:
                 result.scenarios += [self.run_twin(scenario, twin) for twin in scenario.twins]
-        result.final_checks = self._final_checks()
+        result.final_checks = self._final_checks(system_error=bool(result.system_errors))
         result.duration = time.monotonic() - started
         return result
 
@@ -445,7 +452,7 @@ class Runner:
                           title=twin.title)
 
     # -- the end -------------------------------------------------------------------------
-    def _final_checks(self) -> list[Check]:
+    def _final_checks(self, system_error: bool = False) -> list[Check]:
         if not self.journal_on:
             return [Check("audit croisé des journaux", True, "journaux indisponibles", skipped=True)]
         openflex = self.admin.journal(self._start[0], self.targets.dealer)
@@ -453,12 +460,30 @@ class Runner:
         if not (openflex.ok and icar.ok):
             return [Check("audit croisé des journaux", True, "journal ICAR indisponible", skipped=True)]
         entries = (openflex.body.get("items") or []) + (icar.body.get("items") or [])
+        return self._mapping_checks(entries) + self._desync_checks(entries, system_error)
+
+    def _mapping_checks(self, entries: list[dict[str, Any]]) -> list[Check]:
         findings = cross_check(self.contract, entries)
         name = "ICAR ni en avance ni en retard sur OpenFlex (journaux)"
         if not findings:
             return [Check(name, True, f"{len(entries)} entrées comparées",
                           rule=self.contract.rule_for("status_mapping"))]
         return [Check(name, False, f.describe(), rule=f.rule) for f in findings]
+
+    def _desync_checks(self, entries: list[dict[str, Any]], system_error: bool) -> list[Check]:
+        """Rule R10: every ICAR operation OpenFlex refused or never received, reported; one still
+        open at the end fails the run — unless the replay itself met a system error (an upstream
+        5xx or timeout): the run then has no verdict, and the open operation is shown as its trace."""
+        findings = desynchronisations(self.contract, entries)
+        rule = self.contract.rule_for("desynchronisation")
+        name = "ICAR et OpenFlex synchronisés (journaux)"
+        failing = [Check(name, system_error, f.describe(), rule=rule, skipped=system_error)
+                   for f in findings if f.kind == DESYNC]
+        refused = sum(1 for f in findings if f.kind == DESYNC_REFUSED)
+        resolved = sum(1 for f in findings if f.kind == DESYNC_RESOLVED)
+        detail = (f"aucune opération ICAR en attente ; {refused} refusée(s) par OpenFlex, rien appliqué "
+                  f"dans ICAR ; {resolved} réglée(s) ensuite")
+        return failing or [Check(name, True, detail, rule=rule)]
 
 
 def _system_failure(reply: Reply) -> bool:

@@ -37,7 +37,7 @@ CREATED_HEADERS = {**ETAG_HEADER,
 def creation_actors(contract: Contract) -> tuple[str, ...]:
     """Who may ask to create a vehicle: the entry transition's actors and gated actors (rule R1)."""
     entry = next(t for t in contract.lifeline.transitions if t.from_ is None)
-    return (*entry.actors, *entry.gated_actors)
+    return entry.makers
 
 
 def estimation_actors(contract: Contract) -> tuple[str, ...]:
@@ -47,7 +47,7 @@ def estimation_actors(contract: Contract) -> tuple[str, ...]:
 
 def vehicle_writers(contract: Contract) -> tuple[str, ...]:
     """Every actor the lifeline names; the rule engine decides what each may write."""
-    names = {a for t in contract.lifeline.transitions for a in (*t.actors, *t.gated_actors)}
+    names = {a for t in contract.lifeline.transitions for a in t.makers}
     return tuple(a for a in contract.actors if a in names)
 
 

@@ -124,7 +124,4 @@ def _purchase_vat(contract: Contract, origin: str, rnd: Any) -> bool:
 
 def _actor_for(transition: Transition, settings: ApiVoSettings) -> str | None:
     """Who makes this step: an actor always allowed, else one whose capability is on."""
-    if transition.actors:
-        return transition.actors[0]
-    gated = transition.gated_actors.items()
-    return next((actor for actor, capability in gated if settings[capability]), None)
+    return next((actor for actor in transition.makers if transition.may_make(actor, settings)), None)

@@ -20,9 +20,7 @@ def describe(entry: Mapping[str, Any], findings: list[Finding]) -> str:
     if failing:
         return "✗ VIOLATION laissée passer par la cible : " + "; ".join(_what(f) for f in failing)
     if entry.get("answered_by") == "proxy" and entry.get("verdict"):
-        return "⛔ BLOQUÉ par le proxy (--enforce) : " + "; ".join(
-            f"{v.get('rule') or v.get('code')} {v.get('field') or ''} {v.get('message')}".replace("  ", " ")
-            for v in entry["verdict"])
+        return "⛔ BLOQUÉ par le proxy (--enforce) : " + _verdict(entry)
     attempts = [f for f in findings if f.kind == ATTEMPT]
     if attempts:
         return "· refusé par la cible, à bon droit : " + "; ".join(_what(f) for f in attempts)
@@ -33,6 +31,10 @@ def describe(entry: Mapping[str, Any], findings: list[Finding]) -> str:
         [entry["unjudged"]] if entry.get("unjudged") else [])
     if unjudged:
         return "? " + "; ".join(unjudged)
+    if entry.get("verdict") and not findings:  # a write `check` does not audit (an order's price, R7)
+        if 200 <= int(entry.get("status") or 0) < 300:
+            return "✗ VIOLATION laissée passer par la cible : " + _verdict(entry)
+        return "· refusé par la cible, à bon droit : " + _verdict(entry)
     if entry.get("answered_by") == "proxy":
         response = entry.get("response") or {}
         return f"⚠ {response.get('code', '')} {response.get('detail', '')}".rstrip()
@@ -42,6 +44,12 @@ def describe(entry: Mapping[str, Any], findings: list[Finding]) -> str:
         return "✓ conforme"
     code = (entry.get("response") or {}).get("code") if isinstance(entry.get("response"), dict) else None
     return f"· refusé par la cible ({code or entry.get('status')}), aucune règle du contrat en cause"
+
+
+def _verdict(entry: Mapping[str, Any]) -> str:
+    parts = ((v.get("rule") or v.get("code"), v.get("field"), "—", v.get("message"))
+             for v in entry["verdict"])
+    return "; ".join(" ".join(p for p in part if p) for part in parts)
 
 
 def _what(finding: Finding) -> str:

@@ -4,16 +4,15 @@ from __future__ import annotations
 import html
 import re
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 import yaml
+from guide_source import seed_lines, seed_section, seed_table
 from icarflex.contracts import ApiVoSettings, load_contract
-from icarflex.contracts.guide import TABLE_HEADERS, render_guide
+from icarflex.contracts.guide import TABLE_HEADERS, render_guide, workflow_heading
 from icarflex.scenarios.cli import main
 
 CONTRACT = load_contract()
-GUIDE_TABLE = Path(__file__).with_name("guide_table.tsv")
 VOID_TAGS = {"meta", "br", "hr", "img", "link", "input"}
 
 
@@ -37,10 +36,56 @@ def flipped(defaults: ApiVoSettings, row_id: str) -> ApiVoSettings:
     return ApiVoSettings(CONTRACT, {**defaults.values, row_id: not defaults[row_id]})
 
 
-def test_the_regenerated_table_is_the_guide_table_row_by_row(defaults):
-    guide = [line.split("\t") for line in GUIDE_TABLE.read_text(encoding="utf-8").splitlines()]
+def bullets(lines: list[str], marker: str) -> list[tuple[int, str]]:
+    """(depth, text) of each bullet line (`- ` after two spaces per level), `marker` dropped."""
+    out = []
+    for line in lines:
+        match = re.match(r"^( *)- (.*)$", line)
+        if match:
+            out.append((len(match[1]) // 2, match[2].removeprefix(marker).strip()))
+    return out
+
+
+def rendered_section(markdown: str, start: str, end: str) -> list[str]:
+    lines = markdown.splitlines()
+    first = lines.index(start) + 1
+    return lines[first:lines.index(end, first)]
+
+
+def test_the_regenerated_table_is_the_seeds_table_row_by_row(defaults):
+    rows = seed_table()
+    assert len(rows) == len(CONTRACT.parameterization.rows)
     table = md_table(render_guide(CONTRACT, defaults, "md"), TABLE_HEADERS[0])
-    assert [cells[:3] for cells in table] == guide
+    assert [cells[:3] for cells in table] == rows
+
+
+def test_the_regenerated_sommaire_is_the_seeds(defaults):
+    seed = [re.sub(r"^\d+\. ", "", line) for line in seed_section("# Sommaire", "# 1. Préambule") if line]
+    markdown = render_guide(CONTRACT, defaults, "md")
+    rendered = [re.sub(r"^\d+\. ", "", line)
+                for line in rendered_section(markdown, "## Sommaire", f"## {CONTRACT.rules_data.section}")
+                if re.match(r"^\d+\. ", line)]
+    assert rendered == seed
+
+
+def test_the_regenerated_section_1_is_the_seeds_bullets_and_sub_bullets(defaults):
+    """§1 word for word, with its hierarchy; the rule tags icarflex adds are the only difference."""
+    seed = bullets(seed_section("## Points d'attention", "## 2. Paramétrage API VO"), "❖ ")
+    markdown = render_guide(CONTRACT, defaults, "md")
+    rendered = [(depth, re.sub(r" \*\(R\d+(, R\d+)*\)\*$", "", text)) for depth, text in
+                bullets(rendered_section(markdown, "### Points d'attention", "## 2. Paramétrage API VO"), "")]
+    assert rendered == seed
+
+
+def test_sections_3_to_5_keep_the_guides_headings_and_mark_every_workflow_reconstructed(defaults):
+    seed = [line.lstrip("# ") for line in seed_lines()
+            if re.match(r"^#+ ([345]\. |Proposition)", line)]
+    markdown = render_guide(CONTRACT, defaults, "md")
+    headings = [line.lstrip("# ") for line in markdown.splitlines()
+                if re.match(r"^#{2,3} ([345]\. |Proposition)", line)]
+    assert headings == seed
+    mark = f"*« {CONTRACT.workflows_data.reconstructed} »*"
+    assert markdown.count(mark) == len(CONTRACT.workflows)
 
 
 def test_the_table_names_each_row_id_and_marks_what_the_guide_leaves_open(defaults):
@@ -92,17 +137,20 @@ def test_the_transitions_table_names_actors_and_the_active_gate(defaults):
         assert len(table) == len(CONTRACT.lifeline.transitions)
         for cells, t in zip(table, CONTRACT.lifeline.transitions, strict=True):
             assert [a.strip("`") for a in cells[2].split(", ") if a] == list(t.actors)
-            assert (state in cells[3]) is bool(t.gated_actors)
+            assert (state in cells[3]) is bool(t.gated_actors or t.gated_off_actors)
             assert cells[6] == ", ".join(t.rules)
 
 
 @pytest.mark.parametrize("workflow", CONTRACT.workflows, ids=lambda workflow: workflow.id)
-def test_every_workflow_is_printed_with_its_steps_and_rules(defaults, workflow):
+def test_every_workflow_is_printed_with_its_steps_rules_and_inferred_steps(defaults, workflow):
     markdown = render_guide(CONTRACT, defaults, "md")
-    section = markdown.split(f"### {workflow.guide_section} — {workflow.title}", 1)[1]
+    before, section = markdown.split(f" {workflow_heading(workflow)}\n", 1)
+    assert f"## {workflow.guide_section}\n" in before  # under its guide section's heading
     steps = md_table(section, "#")
-    assert [(cells[1], cells[2], cells[6]) for cells in steps] == [
-        (s.id, s.actor, ", ".join(s.rules)) for s in workflow.steps]
+    assert [(cells[1], cells[2], cells[6], cells[7] == "*inférée*") for cells in steps] == [
+        (s.id, s.actor, ", ".join(s.rules), s.inferred) for s in workflow.steps]
+    inferred = next(line for line in section.splitlines() if line.startswith("Étapes inférées"))
+    assert re.findall(r"`(\w+)`", inferred) == [s.id for s in workflow.steps if s.inferred]
 
 
 class _TagChecker(HTMLParser):

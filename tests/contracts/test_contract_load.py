@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 import yaml
+from guide_source import seed_table
 from icarflex.contracts import ContractError, load_contract
 
-GUIDE_TABLE = Path(__file__).with_name("guide_table.tsv")
 CONTRACT = load_contract()
 
 
 def guide_rows() -> list[list[str]]:
-    return [line.split("\t") for line in GUIDE_TABLE.read_text(encoding="utf-8").splitlines()]
+    return seed_table()
 
 
 def test_the_parameterization_has_the_guide_rows_in_order(contract):

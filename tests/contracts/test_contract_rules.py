@@ -129,8 +129,13 @@ CASES = [pytest.param(rule, breaker, id=f"{rule}-{breaker.id}")
          for rule, breakers in BREAKERS.items() for breaker in breakers]
 
 
+# R10 (desynchronisation) is judged across both systems' journals, not on one write by the
+# engine: tests/scenarios/test_desynchronisation.py breaks it.
+CROSS_SYSTEM = {CONTRACT.rule_for("desynchronisation")}
+
+
 def test_every_rule_of_the_contract_has_a_breaking_case():
-    assert set(CONTRACT.rules) <= {rule for rule, breakers in BREAKERS.items() if breakers}
+    assert set(CONTRACT.rules) - CROSS_SYSTEM <= {rule for rule, breakers in BREAKERS.items() if breakers}
     assert set(BREAKERS) <= set(CONTRACT.rules)
 
 

@@ -35,7 +35,7 @@ def attempt(settings: ApiVoSettings, actor: str, t: Transition, **state: Any) ->
 def actor_cases() -> Iterator[Any]:
     for t in TRANSITIONS:
         for actor in CONTRACT.actors:
-            capability = t.gated_actors.get(actor)
+            capability = t.gate(actor)
             for on in (False, True) if capability else (None,):
                 suffix = f"-{capability}-{'on' if on else 'off'}" if capability else ""
                 yield pytest.param(t, actor, on, id=f"{transition_id(t)}-by-{actor}{suffix}")
@@ -43,10 +43,12 @@ def actor_cases() -> Iterator[Any]:
 
 @pytest.mark.parametrize("t, actor, capability_on", list(actor_cases()))
 def test_a_transition_is_allowed_iff_the_actor_may_make_it(defaults, t, actor, capability_on):
-    capability = t.gated_actors.get(actor)
+    capability = t.gate(actor)
     settings = defaults.merge({"capabilities": {capability: capability_on}}) if capability else defaults
     violations = attempt(settings, actor, t)
-    if actor in t.actors or capability_on:
+    allowed = actor in t.actors or (capability_on if actor in t.gated_actors else capability_on is False)
+    assert t.may_make(actor, settings) is allowed
+    if allowed:
         assert violations == []
         return
     creation_code = "VEHICLE_CREATION_NOT_ALLOWED" if capability else "FORBIDDEN"
@@ -81,7 +83,7 @@ def precondition_cases() -> Iterator[Any]:
 
 @pytest.mark.parametrize("t, precondition", list(precondition_cases()))
 def test_a_missing_precondition_is_named_with_its_code_rule_and_field(defaults, t, precondition):
-    actor = t.actors[0] if t.actors else next(iter(t.gated_actors))
+    actor = t.makers[0]
     settings = defaults.merge({"capabilities": {c: True for c in t.gated_actors.values()}})
     violations = attempt(settings, actor, t, **precondition_state(CONTRACT, precondition, met=False))
     pre = CONTRACT.lifeline.preconditions[precondition]
@@ -98,13 +100,28 @@ def test_every_precondition_has_test_data_that_meets_and_breaks_it(name):
 
 @pytest.mark.parametrize("row", CONTRACT.rows_of("capability"), ids=lambda row: row.id)
 def test_flipping_a_capability_flips_the_verdict_of_the_move_it_gates(defaults, row):
-    gated = [(t, actor) for t in TRANSITIONS for actor, cap in t.gated_actors.items() if cap == row.id]
+    gated = [(t, actor) for t in TRANSITIONS for actor in t.makers if t.gate(actor) == row.id]
     assert gated, f"capability {row.id} gates no transition"
     flipped = defaults.merge({"capabilities": {row.id: not row.default}})
     for t, actor in gated:
+        on = actor in t.gated_actors  # allowed while the row is OUI (else while it is NON)
         before, after = attempt(defaults, actor, t), attempt(flipped, actor, t)
-        assert (before == []) == row.default and (after == []) != row.default
-        assert [v.row for v in (after if row.default else before)] == [row.id]
+        assert (before == []) == (row.default is on) and (after == []) != (row.default is on)
+        assert [v.row for v in (after if row.default is on else before)] == [row.id]
+
+
+def test_with_exit_from_delivery_off_the_user_exits_in_openflex_and_the_dms_is_refused_naming_the_row(
+        defaults):
+    """Our reading of « Sortie des véhicules en statut livraison » = NON (docs/decisions.md)."""
+    off = defaults.merge({"capabilities": {"exit_from_delivery": False}})
+    delivered = base_vehicle(CONTRACT, "LIVRAISON", "MARCHAND")
+    assert evaluate(CONTRACT, off, "openflex_user", delivered, {"status": "SORTIE"}) == []
+    refused = evaluate(CONTRACT, off, "dms", delivered, {"status": "SORTIE"})
+    assert [(v.code, v.field, v.row) for v in refused] == [("TRANSITION_NOT_ALLOWED", "status",
+                                                            "exit_from_delivery")]
+    assert "Sortie des véhicules en statut livraison" in refused[0].message
+    on = evaluate(CONTRACT, defaults, "openflex_user", delivered, {"status": "SORTIE"})
+    assert [(v.code, v.row) for v in on] == [("TRANSITION_NOT_ALLOWED", "exit_from_delivery")]
 
 
 def test_the_physical_entry_may_bring_its_police_number_in_the_same_write(defaults):

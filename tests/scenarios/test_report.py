@@ -1,20 +1,20 @@
-"""Reports: the JUnit parses with a test case per step and per rule check; the HTML holds every step,
-the timeline of both systems, the sequence diagram and the guide's sentences."""
+"""Reports: the JUnit parses with a test case per step and per rule check; the HTML, read in Debian's
+chromium, gives the verdicts on its first screen, every step at 1,024 px and on A4, refusals as
+refusals with the guide's sentence, and a call diagram whose labels never overlap."""
 from __future__ import annotations
 
 import html
+import unicodedata
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 from icarflex.contracts import load_contract
+from icarflex.scenarios import browser
 from icarflex.scenarios.report import write_reports
 from icarflex.scenarios.results import RunResult
 
 CONTRACT = load_contract()
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
@@ -51,52 +51,130 @@ def test_junit_carries_failures(full_run: RunResult, tmp_path: Path) -> None:
         step.checks.pop()
 
 
-def test_html_holds_every_step_every_workflow_and_the_guides_sentences(reports: tuple[Path, Path],
-                                                                        full_run: RunResult) -> None:
+def test_html_holds_every_step_every_attempt_and_the_guides_sentences(reports: tuple[Path, Path],
+                                                                       full_run: RunResult) -> None:
     page = reports[1].read_text(encoding="utf-8")
     assert "http://" not in page.replace(full_run.openflex_url, "").replace(full_run.icar_url, "").replace(
         "http://www.w3.org/2000/svg", "")  # self-contained: no external asset
-    text = html.unescape(page)
+    assert f'href="{full_run.openflex_url}' not in page  # a temporary address is no link
+    text = " ".join(html.unescape(page).split())
+    assert "adresse temporaire" in text and "jumeau" not in text.lower()
     for result in full_run.scenarios:
-        if result.skipped:
+        if result.kind == "twin":
+            assert f'data-twin="{result.id}"' in page, result.id
             continue
-        anchor = f'id="{result.kind}-{result.id}"'
-        assert anchor in page
-        section = page[page.index(anchor):].split("</section>", 1)[0]  # this scenario's own section
+        anchor = f'id="workflow-{result.id}"'
+        section = page[page.index(anchor):].split("</section>", 1)[0]  # this workflow's own section
         for step in result.steps:
-            assert f'data-step="{step.step}"' in section or step.kind == "setup", (result.id, step.step)
+            assert f'data-step="{step.step}"' in section, (result.id, step.step)
+            assert CONTRACT.labels.step(step.step) in html.unescape(section)
     for rule in CONTRACT.rules_data.rules:
-        assert " ".join(rule.guide.split()) in " ".join(text.split())
-    assert page.count("<svg") >= len(CONTRACT.workflows)
+        assert " ".join(rule.guide.split()) in text
     for status in CONTRACT.lifeline.statuses:
         assert status.label in text
+    for actor in {s.actor for r in full_run.scenarios for s in r.steps if s.kind != "setup"}:
+        assert CONTRACT.labels.actor(actor) in text
+
+
+@pytest.fixture(scope="module")
+def chromium():  # noqa: ANN201 - a Playwright Browser
+    if not browser.available():
+        pytest.skip("Debian's chromium is not installed")
+    with browser.chromium() as started:
+        yield started
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
-def test_a_dealer_sees_the_timeline_and_every_workflow_in_a_browser(reports: tuple[Path, Path]) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(reports[1].as_uri())
-            for workflow in CONTRACT.workflows:
-                section = page.locator(f"#workflow-{workflow.id}")
-                assert section.is_visible()
-                assert section.locator(".timeline").is_visible()
-                assert section.locator("svg.sequence").is_visible()
-                for step in workflow.steps:
-                    assert section.locator(f'.timeline [data-step="{step.id}"]').is_visible()
-            assert "CONFORME" in page.locator("header .verdict").inner_text()
-        finally:
-            browser.close()
+def test_the_first_screen_gives_the_verdict_per_workflow_and_per_rule(reports: tuple[Path, Path],
+                                                                      chromium) -> None:  # noqa: ANN001
+    page = chromium.new_page(viewport={"width": 1024, "height": 900})
+    page.goto(reports[1].as_uri())
+    assert "CONFORME" in page.locator("#verdict").inner_text()
+    rows = [f'[data-board-workflow="{w.id}"]' for w in CONTRACT.workflows]
+    rows += [f'[data-board-rule="{r.id}"]' for r in CONTRACT.rules_data.rules]
+    for selector in rows:
+        box = page.locator(selector).bounding_box()
+        assert box and box["y"] + box["height"] <= 900 and box["x"] + box["width"] <= 1024, selector
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1024  # nothing cut at the right
+
+
+@pytest.mark.browser
+def test_a_refused_attempt_is_shown_red_with_its_rule_and_the_guides_sentence(reports: tuple[Path, Path],
+                                                                              full_run: RunResult,
+                                                                              chromium) -> None:  # noqa: ANN001
+    page = chromium.new_page(viewport={"width": 1024, "height": 900})
+    page.goto(reports[1].as_uri())
+    twins = [t for t in full_run.scenarios if t.kind == "twin" and not t.skipped]
+    assert twins
+    for twin in twins:
+        card = page.locator(f'.attempt[data-twin="{twin.id}"]')
+        assert card.get_attribute("data-verdict") == "caught"
+        assert card.evaluate("e => getComputedStyle(e).borderLeftColor") == "rgb(198, 40, 40)", twin.id
+        text = " ".join(card.inner_text().split())
+        assert "BLOQUÉ" in text.upper() and "✓" not in text, (twin.id, text)
+        for rule in twin.attempt.refusal["rule"]:
+            assert rule in text and " ".join(CONTRACT.rules[rule].guide.split()) in text
+
+
+@pytest.mark.browser
+def test_every_particulier_step_reads_at_1024_px(reports: tuple[Path, Path], chromium) -> None:  # noqa: ANN001
+    page = chromium.new_page(viewport={"width": 1024, "height": 900})
+    page.goto(reports[1].as_uri())
+    for workflow in CONTRACT.workflows:
+        for step in workflow.steps:
+            row = page.locator(f'#workflow-{workflow.id} .timeline [data-step="{step.id}"]')
+            assert row.is_visible(), (workflow.id, step.id)
+            box = row.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 1024, (workflow.id, step.id, box)
+            assert CONTRACT.labels.step(step.id) in row.inner_text()
+
+
+@pytest.mark.browser
+def test_every_particulier_step_is_printed_on_a4(reports: tuple[Path, Path], chromium,  # noqa: ANN001
+                                                 tmp_path: Path) -> None:
+    pypdf = pytest.importorskip("pypdf")
+    page = chromium.new_page()
+    page.goto(reports[1].as_uri())
+    pdf = tmp_path / "report.pdf"
+    page.pdf(path=str(pdf), format="A4", print_background=True)
+    reader = pypdf.PdfReader(str(pdf))
+    text = " ".join(unicodedata.normalize("NFKC", p.extract_text()) for p in reader.pages)
+    text = " ".join(text.split())
+    for step in CONTRACT.workflow["particulier"].steps:
+        assert CONTRACT.labels.step(step.id) in text, step.id
+        assert CONTRACT.statuses[step.status].label in text
+    assert len(reader.pages) <= 14  # was 17 pages, with the timeline cut after step 4
+
+
+@pytest.mark.browser
+def test_no_label_of_the_call_diagram_overlaps_an_arrow_or_another_label(reports: tuple[Path, Path],
+                                                                        chromium) -> None:  # noqa: ANN001
+    page = chromium.new_page(viewport={"width": 1024, "height": 900})
+    page.goto(reports[1].as_uri())
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    overlaps = page.evaluate("""() => {
+      const found = [];
+      const hit = (a, b) => a.x < b.x + b.width && b.x < a.x + a.width
+                            && a.y < b.y + b.height && b.y < a.y + a.height;
+      for (const svg of document.querySelectorAll("svg.sequence")) {
+        const texts = [...svg.querySelectorAll("text")].map(t => [t.textContent, t.getBBox()]);
+        const lines = [...svg.querySelectorAll("line.call")].map(l => l.getBBox())
+          .map(b => ({x: b.x, y: b.y - 1, width: b.width, height: b.height + 2}));
+        texts.forEach(([name, box], i) => {
+          lines.forEach(line => { if (hit(box, line)) found.push(name + " × arrow"); });
+          texts.slice(i + 1).forEach(([other, o]) => { if (hit(box, o)) found.push(name + " × " + other); });
+        });
+      }
+      return found;
+    }""")
+    assert overlaps == []
 
 
 def test_demo_serves_replays_everything_and_writes_the_report(tmp_path: Path, capsys) -> None:  # noqa: ANN001
     from icarflex.scenarios.cli import main
 
-    assert main(["demo", "--report", str(tmp_path)]) == 0
+    flags = ["--exit", "--openflex-port", "0", "--icar-port", "0"]
+    assert main(["demo", *flags, "--report", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert str(tmp_path / "icarflex-report.html") in out and "CONFORME" in out
     assert ET.parse(tmp_path / "icarflex-junit.xml").getroot().get("failures") == "0"

@@ -167,7 +167,7 @@ class World:
         if transition.actors:
             return transition.actors[0]
         settings = self.settings()
-        return next((a for a, cap in transition.gated_actors.items() if settings[cap]), None)
+        return next((a for a in transition.makers if transition.may_make(a, settings)), None)
 
     def satisfy(self, name: str, vehicle_id: str) -> None:
         meet(self, name, vehicle_id, met=True)

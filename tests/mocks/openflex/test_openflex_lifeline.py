@@ -20,8 +20,7 @@ def destination_for(t: Transition) -> str:
 
 
 def may_make(transition: Transition, actor: str, settings: ApiVoSettings = DEFAULTS) -> bool:
-    capability = transition.gated_actors.get(actor)
-    return actor in transition.actors or (capability is not None and settings[capability])
+    return transition.may_make(actor, settings)
 
 
 def move_id(t: Transition) -> str:

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import io
+import time
 from contextlib import redirect_stdout
 
+import pytest
 import requests
 import trustme
+from icarflex.mocks.common.server import LiveServer
 from icarflex.mocks.openflex.app import create_app as create_openflex
 from icarflex.scenarios.cli import main
 from proxy_helpers import ADMIN, NEW_VEHICLE, free_port, key, proxy_journal, target_journal, tls_server
@@ -83,3 +86,51 @@ def test_an_https_target_is_verified_with_cacert(start_proxy, tmp_path):
     assert entry["vehicle_before"]["id"] == vehicle_id  # read over https too
     assert [(a["kind"], a["rule"], a["field"]) for a in entry["audit"]] == [("attempt", "R6", "vin")]
     assert refused.status_code == 502 and "CERTIFICATE_VERIFY_FAILED" in refused.json()["detail"]
+
+
+def stalling(environ, start_response):
+    """A target that starts its answer, then falls silent longer than the proxy waits."""
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "1000")])
+    yield b'{"items": ['
+    time.sleep(1.5)
+    yield b" " * 989
+
+
+def test_a_target_falling_silent_mid_answer_is_cut_at_the_timeout_and_recorded(start_proxy, servers):
+    target = servers.enter_context(LiveServer(stalling))
+    proxy = start_proxy(target.url, timeout=0.3)
+
+    with pytest.raises(requests.exceptions.RequestException):  # the answer cannot be whole: cut
+        requests.get(f"{proxy.url}/api/v1/vehicles", headers=key("openflex"), timeout=10).json()
+
+    entry = proxy_journal(proxy)[-1]
+    assert entry["status"] == 200 and "interrompue" in entry["note"] and entry["elapsed_ms"] < 1400
+
+
+def test_keys_come_from_a_keys_file_or_the_profile(start_openflex, start_proxy, tmp_path):
+    target = start_openflex()
+    keys = tmp_path / "keys.yaml"
+    keys.write_text("demo-dms-key: {actor: dms, dealer: demo}\n", encoding="utf-8")
+    profile = tmp_path / "profile.yaml"
+    profile.write_text("keys:\n  demo-openflex-key: openflex_user\nsettings: {uc_price_editable: false}\n",
+                       encoding="utf-8")
+    by_file = start_proxy(target.url, keys=str(keys), journal=str(tmp_path / "a.jsonl"))
+    by_profile = start_proxy(target.url, profile=str(profile), journal=str(tmp_path / "b.jsonl"))
+    for proxy in (by_file, by_profile):
+        for actor in ("dms", "openflex"):
+            requests.get(f"{proxy.url}/api/v1/vehicles", headers=key(actor), timeout=10)
+
+    assert [e["actor"] for e in proxy_journal(by_file)] == ["dms", None]
+    assert [e["actor"] for e in proxy_journal(by_profile)] == [None, "openflex_user"]
+
+
+@pytest.mark.parametrize("text, named", [
+    ("demo-dms-key: {actor: pirate}", "unknown actor 'pirate'"),
+    ("- demo-dms-key", "expected a mapping"),
+])
+def test_a_keys_file_that_does_not_fit_exits_2_naming_it(text, named, tmp_path, capsys):
+    keys = tmp_path / "keys.yaml"
+    keys.write_text(text, encoding="utf-8")
+    assert main(["proxy", "--target", "http://127.0.0.1:1", "--keys", str(keys)]) == 2
+    err = capsys.readouterr().err
+    assert named in err and "keys.yaml" in err and len(err.splitlines()) == 1
