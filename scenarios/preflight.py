@@ -11,10 +11,11 @@ from __future__ import annotations
 import errno
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-import requests
+import orjson
+from icarflex.mocks.common.transport import Answer, Transport, TransportError
 
 TIMEOUT = 5.0
 NAMES = {"openflex": "OpenFlex", "icar": "ICAR"}
@@ -29,10 +30,17 @@ class SetupError(Exception):
     """A target or a flag that cannot work as given (exit 2)."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class Target:
     system: str     # what the flag says it is
     url: str
+    transport: Transport | None = field(default=None, repr=False)
+
+    def get(self, path: str, key: str | None = None) -> Answer:
+        if self.transport is None:  # the one transport of icarflex's clients (CA bundle, proxies)
+            self.transport = Transport(self.url, timeout=TIMEOUT)
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return self.transport.request("GET", path, headers=headers)
 
 
 def check_targets(openflex_url: str, icar_url: str, keys: Mapping[str, str], *, audit: bool) -> None:
@@ -40,24 +48,32 @@ def check_targets(openflex_url: str, icar_url: str, keys: Mapping[str, str], *, 
     targets = [Target("openflex", openflex_url), Target("icar", icar_url)]
     for target in targets:
         _has_scheme(target)
-    with requests.Session() as session:
-        session.trust_env = False
-        said = {t.system: _identity(session, t, keys) for t in targets}
-        if said == {"openflex": "icar", "icar": "openflex"}:
-            raise SetupError(f"les deux URL sont inversées : --openflex-url {openflex_url} est le fake ICAR, "
-                             f"--icar-url {icar_url} le fake OpenFlex")
+    try:
+        _check(targets, keys, audit)
+    finally:
         for target in targets:
-            if said[target.system] not in (target.system, None):
-                other = NAMES[said[target.system] or ""]
-                raise SetupError(f"{FLAGS[target.system]} {target.url} est le fake {other}, "
-                                 f"pas {NAMES[target.system]}")
+            if target.transport is not None:
+                target.transport.close()
+
+
+def _check(targets: list[Target], keys: Mapping[str, str], audit: bool) -> None:
+    openflex, icar = targets
+    said = {t.system: _identity(t, keys) for t in targets}
+    if said == {"openflex": "icar", "icar": "openflex"}:
+        raise SetupError(f"les deux URL sont inversées : --openflex-url {openflex.url} est le fake ICAR, "
+                         f"--icar-url {icar.url} le fake OpenFlex")
+    for target in targets:
+        if said[target.system] not in (target.system, None):
+            other = NAMES[said[target.system] or ""]
+            raise SetupError(f"{FLAGS[target.system]} {target.url} est le fake {other}, "
+                             f"pas {NAMES[target.system]}")
+    for target in targets:
+        for actor in ACTORS[target.system]:
+            if keys.get(actor):
+                _key_accepted(target, actor, keys[actor])
+    if audit:
         for target in targets:
-            for actor in ACTORS[target.system]:
-                if keys.get(actor):
-                    _key_accepted(session, target, actor, keys[actor])
-        if audit:
-            for target in targets:
-                _admin_reads_journal(session, target, keys.get("admin") or "")
+            _admin_reads_journal(target, keys.get("admin") or "")
 
 
 def _has_scheme(target: Target) -> None:
@@ -67,71 +83,71 @@ def _has_scheme(target: Target) -> None:
                          f"(écrire http://{target.url.split('://')[-1]})")
 
 
-def _get(session: requests.Session, target: Target, path: str, key: str | None = None) -> requests.Response:
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
+def _get(target: Target, path: str, key: str | None = None) -> Answer:
     try:
-        return session.get(target.url.rstrip("/") + path, headers=headers, timeout=TIMEOUT)
-    except requests.ConnectionError as exc:
-        raise SetupError(f"rien n'écoute sur {target.url} ({FLAGS[target.system]}) : lancez "
+        return target.get(path, key)
+    except TransportError as exc:
+        flag = FLAGS[target.system]
+        if exc.timed_out:
+            raise SetupError(f"{target.url} ({flag}) ne répond pas en {TIMEOUT:.0f} s") from exc
+        if "SSL" in str(exc):
+            raise SetupError(f"{target.url} ({flag}) : échec TLS ({exc}) — ICARFLEX_CA_BUNDLE nomme "
+                             "l'autorité de certification à croire") from exc
+        raise SetupError(f"rien n'écoute sur {target.url} ({flag}) : lancez "
                          "« icarflex serve » ou corrigez l'URL") from exc
-    except requests.Timeout as exc:
-        raise SetupError(f"{target.url} ({FLAGS[target.system]}) ne répond pas en {TIMEOUT:.0f} s") from exc
-    except requests.RequestException as exc:
-        raise SetupError(f"{target.url} ({FLAGS[target.system]}) : {exc}") from exc
 
 
-def _json(reply: requests.Response) -> object:
+def _json(reply: Answer) -> object:
     try:
-        return reply.json()
-    except ValueError:
+        return orjson.loads(reply.content)
+    except orjson.JSONDecodeError:
         return None
 
 
-def _identity(session: requests.Session, target: Target, keys: Mapping[str, str]) -> str | None:
+def _identity(target: Target, keys: Mapping[str, str]) -> str | None:
     """The system a target says it is (`/__admin/health` of a fake); None: a real system of the
     right shape. Raises when it answers like neither."""
-    health = _json(_get(session, target, "/__admin/health"))
+    health = _json(_get(target, "/__admin/health"))
     if isinstance(health, dict) and health.get("system") in NAMES:
         return str(health["system"])
     own = target.system
     other = "icar" if own == "openflex" else "openflex"
-    reply = _probe(session, target, own, keys)
-    if reply.status_code in (401, 403):
-        _key_accepted(session, target, ACTORS[own][0], keys.get(ACTORS[own][0]) or "")
+    reply = _probe(target, own, keys)
+    if reply.status in (401, 403):
+        _key_accepted(target, ACTORS[own][0], keys.get(ACTORS[own][0]) or "")
     if _shaped(reply, own):
         return None
-    if _shaped(_probe(session, target, other, keys), other):
+    if _shaped(_probe(target, other, keys), other):
         return other
-    kind = reply.headers.get("Content-Type", "?").split(";")[0]
+    kind = (reply.header("Content-Type") or "?").split(";")[0]
     raise SetupError(f"{target.url} ({FLAGS[own]}) ne ressemble pas à une API {NAMES[own]} "
-                     f"d'icarflex : GET {PROBES[own][0]} → {reply.status_code} {kind}")
+                     f"d'icarflex : GET {PROBES[own][0]} → {reply.status} {kind}")
 
 
-def _probe(session: requests.Session, target: Target, system: str,
-           keys: Mapping[str, str]) -> requests.Response:
-    return _get(session, target, PROBES[system][0], keys.get(ACTORS[system][0]))
+def _probe(target: Target, system: str, keys: Mapping[str, str]) -> Answer:
+    return _get(target, PROBES[system][0], keys.get(ACTORS[system][0]))
 
 
-def _shaped(reply: requests.Response, system: str) -> bool:
+def _shaped(reply: Answer, system: str) -> bool:
     body = _json(reply)
-    return reply.status_code == 200 and isinstance(body, dict) and PROBES[system][1] <= set(body)
+    return reply.status == 200 and isinstance(body, dict) and PROBES[system][1] <= set(body)
 
 
-def _key_accepted(session: requests.Session, target: Target, actor: str, key: str) -> None:
+def _key_accepted(target: Target, actor: str, key: str) -> None:
     path = PROBES[target.system][0]
-    reply = _get(session, target, path, key)
-    if reply.status_code in (401, 403):
+    reply = _get(target, path, key)
+    if reply.status in (401, 403):
         body = _json(reply)
         code = body.get("code", "") if isinstance(body, dict) else ""
         raise SetupError(f"clé refusée par {NAMES[target.system]} : {key or '(aucune)'} ({actor}) → "
-                         f"{reply.status_code} {code}".rstrip())
+                         f"{reply.status} {code}".rstrip())
 
 
-def _admin_reads_journal(session: requests.Session, target: Target, key: str) -> None:
-    reply = _get(session, target, "/__admin/journal?limit=1", key)
-    if reply.status_code != 200:
+def _admin_reads_journal(target: Target, key: str) -> None:
+    reply = _get(target, "/__admin/journal?limit=1", key)
+    if reply.status != 200:
         raise SetupError(f"journal {NAMES[target.system]} illisible avec la clé admin {key or '(aucune)'} "
-                         f"({reply.status_code}) : l'audit du trafic ne peut pas se faire — donnez "
+                         f"({reply.status}) : l'audit du trafic ne peut pas se faire — donnez "
                          "--admin-key, ou --no-audit pour s'en passer")
 
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import requests
 from icarflex.contracts import ApiVoSettings, load_contract, load_profile
+from icarflex.mocks.common.transport import Answer, Transport, TransportError, encode_json
 from icarflex.scenarios.checker import ATTEMPT, STATUS_MISMATCH, UNJUDGED, VIOLATION, Auditor, cross_check
 
 TIMEOUT = 15.0
@@ -82,8 +82,8 @@ class Sandbox:
         # actor id → key, for this dealer only (the dealer's own admin key stays with the sandbox)
         self.keys = {**{a: k for a, k in openflex_keys.items() if a != "admin"},
                      **{a: k for a, k in icar_keys.items() if a != "admin"}}
-        self._session = requests.Session()
-        self._session.trust_env = False
+        self._transports = {"openflex": Transport(self.openflex_url, timeout=TIMEOUT),
+                            "icar": Transport(self.icar_url, timeout=TIMEOUT)}
         self._faulted: set[str] = set()
         self.initial = ApiVoSettings.defaults(load_contract())  # what it was served at creation
 
@@ -103,16 +103,15 @@ class Sandbox:
         return self.openflex_url if system == "openflex" else self.icar_url
 
     def _call(self, system: str, method: str, path: str, key: str | None, body: Any = None,
-              params: Mapping[str, Any] | None = None) -> requests.Response:
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return self._session.request(method, self.url(system) + path, json=body, params=params,
-                                     headers=headers, timeout=TIMEOUT)
+              params: Mapping[str, Any] | None = None) -> Answer:
+        return _send(self._transports[system], method, path, key, body, params)
 
     # -- the dealer's parameterization and the fakes' faults ------------------------------
     def settings(self) -> ApiVoSettings:
         reply = self._call("openflex", "GET", "/api/v1/settings/api-vo", self.keys["openflex_user"])
-        reply.raise_for_status()
-        return ApiVoSettings.defaults(load_contract()).merge(reply.json(), source="GET /settings/api-vo")
+        if reply.status != 200:
+            raise SandboxUnavailable(f"paramétrage OpenFlex illisible : {reply.status} {_text(reply)}")
+        return ApiVoSettings.defaults(load_contract()).merge(_json(reply), source="GET /settings/api-vo")
 
     def set_profile(self, profile: str | Path | Mapping[str, Any] | None) -> dict[str, Any]:
         """Serve `profile` (guide defaults + overlay, a file, or a shipped profile's name) to this
@@ -121,18 +120,18 @@ class Sandbox:
         document = resolve_profile(profile).to_json()
         own_admin = self._own_admin["openflex"]
         reply = self._call("openflex", "PUT", "/api/v1/settings/api-vo", own_admin, document)
-        if reply.status_code != 200:
-            raise SandboxUnavailable(f"profil refusé par OpenFlex : {reply.status_code} {reply.text[:300]}")
-        return reply.json()
+        if reply.status != 200:
+            raise SandboxUnavailable(f"profil refusé par OpenFlex : {reply.status} {_text(reply)}")
+        return _json(reply)
 
     def inject_faults(self, system: str = "openflex", **faults: Any) -> dict[str, Any]:
         """`PUT /__admin/faults` on one fake (`latency_ms`, `error_rate`, `error_status`, `paths`,
         `methods`, `count`); the faults apply to every dealer of that fake until `clear_faults`."""
         reply = self._call(system, "PUT", "/__admin/faults", self.admin_key, dict(faults))
-        if reply.status_code != 200:
-            raise SandboxUnavailable(f"fautes refusées par {system} : {reply.status_code} {reply.text[:300]}")
+        if reply.status != 200:
+            raise SandboxUnavailable(f"fautes refusées par {system} : {reply.status} {_text(reply)}")
         self._faulted.add(system)
-        return reply.json()
+        return _json(reply)
 
     def clear_faults(self) -> None:
         for system in sorted(self._faulted):
@@ -144,9 +143,9 @@ class Sandbox:
         """Every journal entry of this dealer on one fake (JSON lines, streamed whole)."""
         reply = self._call(system, "GET", "/__admin/journal", self.admin_key,
                            params={"dealer": self.dealer, "format": "jsonl"})
-        if reply.status_code != 200:
-            raise SandboxUnavailable(f"journal {system} illisible : {reply.status_code} {reply.text[:300]}")
-        return [json.loads(line) for line in reply.text.splitlines() if line.strip()]
+        if reply.status != 200:
+            raise SandboxUnavailable(f"journal {system} illisible : {reply.status} {_text(reply)}")
+        return [json.loads(line) for line in reply.content.decode().splitlines() if line.strip()]
 
     def audit(self) -> Verdict:
         """The contract's verdict on this dealer's traffic so far (both fakes)."""
@@ -169,31 +168,50 @@ class Sandbox:
         for system in ("openflex", "icar"):
             try:
                 self._call(system, "DELETE", f"/__admin/dealers/{self.dealer}", self.admin_key)
-            except requests.RequestException:
+            except TransportError:
                 pass  # a fake gone already: nothing left to withdraw from
         self.close()
 
     def close(self) -> None:
-        self.clear_faults()
-        self._session.close()
+        try:
+            self.clear_faults()
+        finally:
+            for transport in self._transports.values():
+                transport.close()
+
+
+def _send(transport: Transport, method: str, path: str, key: str | None, body: Any = None,
+          params: Mapping[str, Any] | None = None) -> Answer:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    data = None if body is None else encode_json(body)
+    return transport.request(method, path, body=data, headers=headers, params=params)
+
+
+def _json(reply: Answer) -> Any:
+    return json.loads(reply.content)
+
+
+def _text(reply: Answer) -> str:
+    return reply.content.decode("utf-8", "replace")[:300]
 
 
 def _post_dealer(url: str, admin_key: str, body: Mapping[str, Any], system: str) -> dict[str, Any]:
+    transport = Transport(url, timeout=TIMEOUT)
     try:
-        reply = requests.post(url.rstrip("/") + "/__admin/dealers", json=dict(body), timeout=TIMEOUT,
-                              headers={"Authorization": f"Bearer {admin_key}"})
-    except requests.RequestException as exc:
+        reply = _send(transport, "POST", "/__admin/dealers", admin_key, dict(body))
+    except TransportError as exc:
         raise SandboxUnavailable(f"{system} {url} ne répond pas : {exc}") from exc
-    if reply.status_code == 404:
+    finally:
+        transport.close()
+    if reply.status == 404:
         raise SandboxUnavailable(f"{system} {url} ne crée pas de concessionnaire de travail "
                                  "(POST /__admin/dealers absent)")
-    if reply.status_code in (401, 403):
-        raise SandboxUnavailable(f"{system} {url} refuse la clé admin ({reply.status_code}) : "
+    if reply.status in (401, 403):
+        raise SandboxUnavailable(f"{system} {url} refuse la clé admin ({reply.status}) : "
                                  "pas de concessionnaire de travail")
-    if reply.status_code != 201:
-        raise SandboxUnavailable(f"{system} {url} : POST /__admin/dealers → {reply.status_code} "
-                                 f"{reply.text[:300]}")
-    return reply.json()
+    if reply.status != 201:
+        raise SandboxUnavailable(f"{system} {url} : POST /__admin/dealers → {reply.status} {_text(reply)}")
+    return _json(reply)
 
 
 def _violation(finding: Any) -> Violation:

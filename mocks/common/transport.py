@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,6 +36,9 @@ from urllib3.util import Retry, Timeout
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 CA_BUNDLE_VARIABLES = ("ICARFLEX_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
 _SAFE_URL = "!#$%&'()*+,/:;=?@[]~"  # what `requests` leaves unquoted in a URL
+# urllib3 warns of each retry it makes; what fails in the end is raised (`TransportError`) and
+# said by the caller, so the warning would only be noise on a CLI user's terminal.
+logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 
 
 class TransportError(Exception):
@@ -106,15 +110,18 @@ class Transport:
             raise ValueError(f"not an http(s) URL: {base_url!r}")
         self.timeout = timeout
         self.headers = dict(headers or {})
-        options: dict[str, Any] = {
-            "num_pools": 4, "maxsize": maxsize, "block": False,
-            "retries": retries if retries is not None else safe_retries(),
-            "timeout": Timeout(connect=timeout, read=timeout)}
+        self.retries = retries if retries is not None else safe_retries()
+        options: dict[str, Any] = {"num_pools": 4, "maxsize": maxsize, "block": False,
+                                   "retries": self.retries, "timeout": Timeout(connect=timeout, read=timeout)}
         if parts.scheme == "https":
             options.update(cert_reqs="CERT_REQUIRED", ca_certs=ca_bundle(ca_certs))
         proxy = None if is_loopback(self.base_url) else _proxy_for(self.base_url)
         self.pool: urllib3.PoolManager = (urllib3.ProxyManager(proxy, **options) if proxy
                                           else urllib3.PoolManager(**options))
+        # One target: its connection pool, taken once (no URL parsed and no pool looked up per
+        # request); behind a proxy, the manager builds each request as the proxy wants it.
+        self._direct = None if proxy else self.pool.connection_from_url(self.base_url)
+        self._prefix = parts.path.rstrip("/")
 
     def request(self, method: str, path: str, *, body: bytes | None = None,
                 headers: Mapping[str, str] | None = None, params: Mapping[str, Any] | None = None) -> Answer:
@@ -126,8 +133,13 @@ class Transport:
         if body is not None and not any(k.lower() == "content-type" for k in sent):
             sent["Content-Type"] = "application/json"
         try:
-            response = self.pool.request(method, self.base_url + target, body=body, headers=sent,
-                                         redirect=False, preload_content=True)
+            if self._direct is not None:
+                response = self._direct.urlopen(method, self._prefix + target, body=body, headers=sent,
+                                                retries=self.retries, redirect=False, assert_same_host=False,
+                                                preload_content=True)
+            else:
+                response = self.pool.request(method, self.base_url + target, body=body, headers=sent,
+                                             redirect=False, preload_content=True)
         except MaxRetryError as exc:
             raise _failure(exc.reason or exc) from exc
         except (HTTPError, OSError) as exc:

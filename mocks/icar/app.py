@@ -9,6 +9,7 @@ of `icarflex.mocks.common.config` (DB, KEYS, …). Keys default to `demo-icar-ke
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,5 +33,18 @@ def create_app(config: Mapping[str, Any] | None = None, contract: Contract | Non
 
     defaults = {**DEFAULTS, "KEYS": demo_keys({"icar": "icar_user"})}
     app = build_app(SYSTEM, build_api(), service, config=config, defaults=defaults, contract=contract)
-    app.extensions["icarflex"].backend.start()  # operations a crash left open: pushed again
+    _resume_on_first_call(app)
     return app
+
+
+def _resume_on_first_call(app: Flask) -> None:
+    """The first call this process serves sets going, in the background, the push again of every
+    operation a crash left open (each worker process its own: settling is once, whoever wins).
+    Not when the app is built: a process may build it only to check it, or before forking."""
+    started = threading.Event()
+
+    @app.before_request
+    def resume_left_open() -> None:
+        if not started.is_set():
+            started.set()
+            app.extensions["icarflex"].backend.start()

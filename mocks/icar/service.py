@@ -12,7 +12,7 @@ split for good:
      REFUSED (its police number voided in the register, never reused), by a compare-and-swap
      on its state: applied once, whoever settles it. OpenFlex unreachable: it stays open (FAILED).
 An open operation (PENDING after a crash, FAILED) is pushed again, with the same values and the
-same police number, by the next call on its record, at start (`start`), by `POST /outbox/resume`
+same police number, by the next call on its record, after a start (`start`), by `POST /outbox/resume`
 or by a replay of its sync entry; a re-push reads the vehicle first and sends nothing if the
 earlier one landed. No record is ever locked: an open operation is finished by whoever comes next.
 """
@@ -96,7 +96,7 @@ class IcarService:
             "invoice": self._apply_invoice}
 
     def start(self) -> None:
-        """At start: push again, in the background, every operation a crash left open."""
+        """After a start: push again, in the background, every operation a crash left open."""
         if self.outbox.has_open():
             threading.Thread(target=self._resume_quietly, name="icarflex:icar-outbox", daemon=True).start()
 

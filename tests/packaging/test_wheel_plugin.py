@@ -1,5 +1,6 @@
 """The built wheel (not the editable install) beside an integrator's project with its own
-`mocks/` and `scenarios/` packages: the pytest plugin works there, and names never collide.
+`mocks/` and `scenarios/` packages: the pytest plugin works there (the README's example too),
+and names never collide.
 
 The wheel is built from a copy of the sources (`pip wheel`, isolated build), installed with
 `--no-deps` into a fresh venv made without pip; the venv reaches its dependencies (Flask,
@@ -9,6 +10,7 @@ install of icarflex in this venv stays inert, and the test checks icarflex is th
 """
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -112,6 +114,13 @@ def _venv_with(wheel: Path, where: Path) -> Path:
     return python
 
 
+def readme_example() -> str:
+    """The plugin's complete example, as the README prints it."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("A complete example"):]
+    return re.search(r"```python\n(.*?)```", section, re.S)[1]
+
+
 def _integrator_project(where: Path) -> Path:
     (where / "mocks").mkdir(parents=True)
     (where / "mocks" / "__init__.py").write_text("")
@@ -120,6 +129,9 @@ def _integrator_project(where: Path) -> Path:
     (where / "scenarios" / "__init__.py").write_text("OURS = True\n")
     (where / "tests").mkdir()
     (where / "tests" / "test_connector.py").write_text(textwrap.dedent(INTEGRATOR_TESTS))
+    # The README's example, with `my_connector` the integrator's connector of this project.
+    (where / "my_connector.py").write_text("from mocks.connector import push as push_to_openflex\n")
+    (where / "tests" / "test_readme_example.py").write_text(readme_example())
     (where / "pytest.ini").write_text("[pytest]\npythonpath = .\n")
     return where
 
@@ -135,7 +147,7 @@ def test_plugin_from_the_wheel_beside_own_mocks_and_scenarios(python: Path, tmp_
     done = subprocess.run([python, "-m", "pytest", "-q", *LEAN, "tests"], cwd=project,
                           capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "4 passed" in done.stdout
+    assert "6 passed" in done.stdout
 
 
 def test_version_from_the_wheel(python: Path, tmp_path: Path) -> None:

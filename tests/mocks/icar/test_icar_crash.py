@@ -3,7 +3,7 @@
 Concurrent DMS clients book physical entries while OpenFlex answers the connector's pushes
 slowly (injected latency), so several entries are in flight — recorded in ICAR's outbox,
 pushed or not — when the process is killed. After each restart and the documented recovery
-call (`POST /api/v1/outbox/resume`; the fake's start pushes open operations again by itself,
+call (`POST /api/v1/outbox/resume`; after a start, the fake pushes open operations again by itself,
 and that is checked first), checked from outside, over HTTP:
 - no split state: every record has ICAR and OpenFlex in mapped statuses with the same
   police number, and no operation is left open;
@@ -63,7 +63,8 @@ def enter_concurrently(urls: dict[str, str], records: list[str], acknowledged: d
 
 
 def wait_until_settled(client: Client, seconds: float = 30) -> bool:
-    """The fake pushes again, at start, what a crash left open: wait for it (no call made)."""
+    """After a start, the fake pushes again what a crash left open, set going by its first call
+    (here, the reads of this wait): wait for it."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if not client.icar("GET", "/outbox?state=PENDING&limit=1").json()["items"]:

@@ -1,6 +1,7 @@
 """Two `icarflex serve` processes on one PostgreSQL database (a shared sandbox behind a load
-balancer), concurrent physical entries through both ICAR fakes: one livre de police per site,
-gapless, no number twice, each entry booked once with the same number in both systems."""
+balancer), one of them with two workers, concurrent physical entries through every ICAR fake:
+one livre de police per site, gapless, no number twice, each entry booked once with the same
+number in both systems."""
 from __future__ import annotations
 
 import threading
@@ -12,7 +13,7 @@ ENTRIES, CLIENTS = 24, 8
 
 
 def test_two_serve_processes_keep_one_gapless_police_register(postgres_url: str) -> None:
-    with serving(postgres_url) as (_, first), serving(postgres_url) as (_, second):
+    with serving(postgres_url, "--workers", "2") as (_, first), serving(postgres_url) as (_, second):
         pairs = take_in(Client(first), 0, ENTRIES)
         start = threading.Barrier(CLIENTS)
 
