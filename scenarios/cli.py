@@ -13,6 +13,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from icarflex.scenarios.proxy.command import HELP as PROXY_HELP
 from icarflex.scenarios.proxy.command import add_arguments as add_proxy_arguments
@@ -22,7 +23,12 @@ from icarflex import __version__
 DESCRIPTION = ("icarflex — simulateur de contrat de l'intégration VO OpenFlex ⇄ ICAR DMS. "
                "Statut de sortie : 0 conforme, 1 violation du contrat ou dérive, "
                "2 erreur d'installation ou d'usage (message d'une ligne).")
-WORKFLOW_CHOICES_HELP = "particulier, marchand, achat_direct, casse, ou all (tous)"
+WORKFLOWS = Path(__file__).parent / "data" / "workflows"  # one file per workflow, named by its id
+
+
+def workflow_help() -> str:
+    names = ", ".join(sorted(path.stem for path in WORKFLOWS.glob("*.yaml")))
+    return f"parcours : {names}, ou all (tous)"
 
 # command -> "module:function"; imported on use so `icarflex guide` stays fast.
 COMMANDS = {
@@ -87,11 +93,13 @@ def _help(parser: argparse.ArgumentParser) -> None:
 
 
 def _targets(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--openflex-url", help="URL de base d'OpenFlex (défaut : les fakes, lancés ici)")
-    parser.add_argument("--icar-url", help="URL de base d'ICAR (défaut : les fakes, lancés ici)")
-    parser.add_argument("--profile", type=profile_arg,
+    parser.add_argument("--openflex-url", metavar="URL",
+                        help="URL de base d'OpenFlex (défaut : les fakes, lancés ici)")
+    parser.add_argument("--icar-url", metavar="URL",
+                        help="URL de base d'ICAR (défaut : les fakes, lancés ici)")
+    parser.add_argument("--profile", type=profile_arg, metavar="PROFIL",
                         help="profil attendu (fichier YAML ou nom d'un profil livré, ex. locked-mileage)")
-    parser.add_argument("--admin-key", default="demo-admin-key",
+    parser.add_argument("--admin-key", default="demo-admin-key", metavar="CLÉ",
                         help="clé admin des cibles (journal, concessionnaires de travail)")
     parser.add_argument("--key", type=key_arg, action="append", default=[], metavar="ACTEUR=CLÉ",
                         help="clé d'un acteur du concessionnaire testé (répétable ; défaut : clés de démo)")
@@ -99,8 +107,10 @@ def _targets(parser: argparse.ArgumentParser) -> None:
                         help="remettre les cibles à zéro avant (efface TOUT : jamais par défaut)")
     parser.add_argument("--no-audit", action="store_true",
                         help="se passer de l'audit du journal (sinon un journal illisible est une erreur)")
-    parser.add_argument("--seed", type=int, default=2025, help="graine des données générées")
-    parser.add_argument("--report", help="écrire le JUnit XML et le rapport HTML dans ce dossier")
+    parser.add_argument("--seed", type=int, default=2025, metavar="GRAINE",
+                        help="graine des données générées")
+    parser.add_argument("--report", metavar="DOSSIER",
+                        help="écrire le JUnit XML et le rapport HTML dans ce dossier")
     parser.add_argument("--pact", metavar="DOSSIER",
                         help="écrire un contrat Pact v4 des appels du connecteur ICAR à OpenFlex")
     parser.add_argument("--quiet", "-q", action="store_true", help="le résumé seulement")
@@ -124,16 +134,22 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--format", choices=["text", "json"], default="text", help="format (text ou json)")
 
     serve = _parser(sub, "serve", "servir les deux fakes (OpenFlex 8081, ICAR 8082), une ligne par requête")
-    serve.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (défaut 127.0.0.1)")
-    serve.add_argument("--openflex-port", type=int, default=8081, help="port du fake OpenFlex")
-    serve.add_argument("--icar-port", type=int, default=8082, help="port du fake ICAR")
-    serve.add_argument("--db", help="fichier SQLite (défaut : dans le dossier de données de l'utilisateur) "
+    serve.add_argument("--host", default="127.0.0.1", metavar="HÔTE",
+                       help="adresse d'écoute (défaut 127.0.0.1)")
+    serve.add_argument("--openflex-port", type=int, default=8081, metavar="PORT",
+                       help="port du fake OpenFlex")
+    serve.add_argument("--icar-port", type=int, default=8082, metavar="PORT", help="port du fake ICAR")
+    serve.add_argument("--db", metavar="BASE",
+                       help="fichier SQLite (défaut : dans le dossier de données de l'utilisateur) "
                        "ou base PostgreSQL postgresql://UTILISATEUR@HÔTE:PORT/BASE")
-    serve.add_argument("--profile", type=profile_arg, help="profil appliqué à chaque concessionnaire")
-    serve.add_argument("--openflex-url", help="brancher le connecteur ICAR sur un autre OpenFlex")
-    serve.add_argument("--dms-key", default="demo-dms-key", help="clé du connecteur ICAR sur OpenFlex")
-    serve.add_argument("--threads", type=int, default=8, help="fils de service par fake")
-    serve.add_argument("--workers", type=int, default=1,
+    serve.add_argument("--profile", type=profile_arg, metavar="PROFIL",
+                       help="profil appliqué à chaque concessionnaire")
+    serve.add_argument("--openflex-url", metavar="URL",
+                       help="brancher le connecteur ICAR sur un autre OpenFlex")
+    serve.add_argument("--dms-key", default="demo-dms-key", metavar="CLÉ",
+                       help="clé du connecteur ICAR sur OpenFlex")
+    serve.add_argument("--threads", type=int, default=8, metavar="N", help="fils de service par fake")
+    serve.add_argument("--workers", type=int, default=1, metavar="N",
                        help="processus de service (gunicorn), chacun servant les deux fakes sur la même base")
     serve.add_argument("--allow-host", action="append", default=[], metavar="NOM",
                        help="un nom d'hôte (Host) auquel les fakes répondent en plus du loopback (répétable)")
@@ -141,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = _parser(sub, "run", "rejouer un parcours (ou all) et vérifier le contrat ; sans URL, contre des "
                               "fakes lancés ici")
-    run.add_argument("workflow", help=WORKFLOW_CHOICES_HELP)
+    run.add_argument("workflow", metavar="PARCOURS", help=workflow_help())
     _targets(run)
     run.add_argument("--no-negative", action="store_true", help="sans les jumeaux négatifs")
 
@@ -158,8 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=2025, help="graine des données générées")
 
     check = _parser(sub, "check", "auditer un journal enregistré (lignes JSON) au regard du contrat")
-    check.add_argument("journal", help="fichier journal (lignes JSON), ou - pour l'entrée standard")
-    check.add_argument("--profile", type=profile_arg, help="le paramétrage sous lequel le trafic a eu lieu")
+    check.add_argument("journal", metavar="JOURNAL",
+                       help="fichier journal (lignes JSON), ou - pour l'entrée standard")
+    check.add_argument("--profile", type=profile_arg, metavar="PROFIL",
+                       help="le paramétrage sous lequel le trafic a eu lieu")
     check.add_argument("--format", choices=["text", "json"], default="text", help="format (text ou json)")
 
     verify = _parser(sub, "verify", "comme « run all » (parcours, jumeaux, dérive), mais contre les systèmes "

@@ -88,3 +88,20 @@ def test_pace_pauses_after_each_step() -> None:
     started = time.monotonic()
     pause()
     assert time.monotonic() - started >= 0.2
+
+
+def test_demo_open_opens_the_dashboard_in_the_browser_there_is(tmp_path: Path) -> None:
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"  # stands for the user's browser (webbrowser honours $BROWSER)
+    browser.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
+    browser.chmod(0o755)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "BROWSER": str(browser)}
+    done = subprocess.run([sys.executable, "-m", "icarflex.scenarios.cli", "demo", "--open", "--exit",
+                           "--openflex-port", "0", "--icar-port", "0", "--report", str(tmp_path / "r")],
+                          capture_output=True, text=True, env=env, timeout=240)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr
+    url = DASHBOARD.search(done.stdout).group(0).split(" : ")[1]
+    deadline = time.monotonic() + 10
+    while not opened.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert opened.read_text().strip() == url
