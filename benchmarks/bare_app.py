@@ -2,9 +2,10 @@
 
 GET and PATCH of one vehicle, no auth, no store, no journal, no contract; served by
 the same server with the same settings as `icarflex serve` (`icarflex.mocks.common.server.LiveServer`,
-waitress), so the ratio measures what the fake's own work costs.
+waitress; with WORKERS > 1, gunicorn's arbiter and waitress workers as `serve --workers`),
+so the ratio measures what the fake's own work costs.
 
-    python -m benchmarks.bare_app PORT THREADS VEHICLE_JSON_FILE
+    python -m benchmarks.bare_app PORT THREADS VEHICLE_JSON_FILE [WORKERS]
 """
 from __future__ import annotations
 
@@ -40,8 +41,13 @@ def create_app(vehicle: dict[str, Any]) -> Flask:
 
 def main(argv: list[str]) -> int:
     port, threads, vehicle_file = int(argv[0]), int(argv[1]), argv[2]
+    workers = int(argv[3]) if len(argv) > 3 else 1
     with open(vehicle_file, encoding="utf-8") as handle:
         sample = json.load(handle)
+    if workers > 1:
+        from icarflex.mocks.common.workers import run_workers
+        run_workers(lambda _: [create_app(sample)], [f"127.0.0.1:{port}"], workers, threads, lambda _: None)
+        return 0
     server = LiveServer(create_app(sample), "127.0.0.1", port, threads).start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

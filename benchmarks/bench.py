@@ -1,20 +1,27 @@
 """Measure icarflex side by side, in one run, and print ratios.
 
     python -m benchmarks.bench [--seconds 5] [--connections 20] [--vehicles 1000] [--threads 8]
-                               [--runs 2] [--skip-prism] [--skip-replay] [--json FILE]
+                               [--runs 2] [--concurrency 4] [--skip-prism] [--skip-postgres]
+                               [--skip-replay] [--json FILE]
 
 1. Cold start of `icarflex serve` (until both fakes answer /__admin/health).
-2. The OpenFlex fake under `icarflex serve`'s server (waitress) and a bare Flask app under the
-   same server and settings, loaded in turn by the same generator from another process
-   (wrk when installed, else benchmarks.loadgen): GET and PATCH of one vehicle, 20
-   connections, bounded in time, loopback only; each load after a 1 s warm-up, measured
-   --runs times (best kept: the machine's noise only ever slows a run). Requests/s, p50,
-   p99, and fake/bare.
+2. The OpenFlex fake under `icarflex serve --quiet` (one process, SQLite, waitress) and a
+   bare Flask app under the same server and settings, loaded in turn by the same generator
+   from another process (wrk when installed, else benchmarks.loadgen): GET and PATCH of one
+   vehicle, 20 connections, bounded in time, loopback only; each load after a 1 s warm-up,
+   measured --runs times (best kept: the machine's noise only ever slows a run).
+   Requests/s, p50, p99, and fake/bare. Every PATCH is committed (fsync'ed) before its answer.
 3. Where Node is present, the same against Prism mocking contracts/openapi/openflex.json
-   (installed once into benchmarks/.cache/prism from the npm registry): fake/Prism.
-4. Peak memory (RSS high-water mark) of the serve process after the load.
-5. In-process replay of every workflow and negative twin; replay of N vehicles through the
-   whole particulier lifeline over loopback HTTP, both systems involved.
+   (installed once into benchmarks/.cache/prism from the npm registry), run with `-v error`
+   (no log line per request, the fair setting): fake/Prism.
+4. The same with `serve --workers 2` on PostgreSQL (a throw-away cluster started here, as the
+   tests do) against the bare app under gunicorn with 2 waitress workers.
+5. Peak memory (RSS high-water mark) of the serve process after the load.
+6. In-process replay of every workflow and negative twin; replay of N vehicles through the
+   whole particulier lifeline over loopback HTTP, both systems involved (--concurrency
+   runners at once, each on its own share of the referential).
+The load of the machine (1-minute load average) is printed before and after: on a shared
+machine, compare runs taken under the same load only.
 """
 from __future__ import annotations
 
@@ -145,10 +152,11 @@ def _ms(text: str) -> float:
 
 
 # --- the contenders -------------------------------------------------------------------
-def start_serve(db: str, threads: int) -> tuple[subprocess.Popen[bytes], str, str, float]:
+def start_serve(db: str, threads: int, workers: int = 1) -> tuple[subprocess.Popen[bytes], str, str, float]:
     of_port, icar_port = free_port(), free_port()
     cmd = [sys.executable, "-m", "icarflex.scenarios.cli", "serve", "--openflex-port", str(of_port),
-           "--icar-port", str(icar_port), "--db", db, "--threads", str(threads)]
+           "--icar-port", str(icar_port), "--db", db, "--threads", str(threads), "--quiet",
+           "--workers", str(workers)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
     start = time.perf_counter()
     of_url, icar_url = f"http://127.0.0.1:{of_port}", f"http://127.0.0.1:{icar_port}"
@@ -213,19 +221,48 @@ def http_benchmarks(args: argparse.Namespace, results: dict[str, Any]) -> None:
         if prism is not None:
             port = free_port()
             spec = ROOT / "contracts" / "openapi" / "openflex.json"
-            with process([str(prism), "mock", str(spec), "-p", str(port), "-h", "127.0.0.1"]):
+            with process([str(prism), "mock", str(spec), "-p", str(port), "-h", "127.0.0.1", "-v", "error"]):
                 wait_until_up(f"http://127.0.0.1:{port}{path}", timeout=60)
                 results["prism"] = measure_pair("prism", f"http://127.0.0.1:{port}{path}", DMS_KEY, args)
+
+
+def postgres_benchmarks(args: argparse.Namespace, results: dict[str, Any]) -> None:
+    """`serve --workers 2` on PostgreSQL against the bare app with 2 workers (same server)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from pgcluster import Cluster, binaries
+    if binaries() is None:
+        results["postgres_skipped"] = "PostgreSQL binaries not found"
+        return
+    cluster = Cluster.start()
+    try:
+        proc, of_url, _icar_url, _ = start_serve(cluster.create_database(), args.threads, workers=2)
+        try:
+            vehicle = sample_vehicle(of_url)
+            path = f"/api/v1/vehicles/{vehicle['id']}"
+            results["fake_pg2"] = measure_pair("fake", of_url + path, DMS_KEY, args)
+        finally:
+            stop(proc)
+    finally:
+        cluster.stop()
+    with tempfile.TemporaryDirectory(prefix="icarflex-bench-") as tmp:
+        vehicle_file = Path(tmp) / "vehicle.json"
+        vehicle_file.write_text(json.dumps(vehicle))
+        port = free_port()
+        with process([sys.executable, "-m", "benchmarks.bare_app", str(port), str(args.threads),
+                      str(vehicle_file), "2"]):
+            wait_until_up(f"http://127.0.0.1:{port}/__admin/health")
+            results["bare2"] = measure_pair("bare", f"http://127.0.0.1:{port}{path}", None, args)
 
 
 def replay_benchmarks(args: argparse.Namespace, results: dict[str, Any]) -> None:
     from benchmarks.replay import replay_all_in_process, replay_vehicles
     results["replay_all_s"] = replay_all_in_process(args.seed)
-    results["replay_vehicles"] = replay_vehicles(args.vehicles, args.seed)
+    results["replay_vehicles"] = replay_vehicles(args.vehicles, args.seed, args.concurrency)
 
 
 def print_results(results: dict[str, Any], runs: int) -> None:
-    print(f"icarflex benchmarks (this machine: {os.cpu_count()} cores)")
+    print(f"icarflex benchmarks (this machine: {os.cpu_count()} cores; 1-minute load average "
+          f"{results['load_before']:.1f} before, {results['load_after']:.1f} after)")
     if "fake" in results:
         print(f"cold start of `icarflex serve` (both fakes answer): {results['cold_start_s']:.2f} s")
         for method in ("GET", "PATCH"):
@@ -239,12 +276,25 @@ def print_results(results: dict[str, Any], runs: int) -> None:
                 ratio = results["fake"][method]["rps"] / results["prism"][method]["rps"]
                 print(f"  fake/Prism = {ratio:.2f}   (target >= 1.0)")
         print(f"peak RSS of `icarflex serve` after the load: {results['fake_rss_mb']:.0f} MB")
+    if "fake_pg2" in results:
+        for method in ("GET", "PATCH"):
+            print(f"{method} /api/v1/vehicles/{{id}}   serve --workers 2 on PostgreSQL (best of {runs} runs)")
+            print(row("OpenFlex fake, 2 workers", results["fake_pg2"][method]))
+            print(row("bare Flask, 2 workers", results["bare2"][method]))
+            ratio = results["fake_pg2"][method]["rps"] / results["bare2"][method]["rps"]
+            print(f"  fake/bare = {ratio:.2f}   (target >= 0.6)")
+            if "prism" in results:
+                ratio = results["fake_pg2"][method]["rps"] / results["prism"][method]["rps"]
+                print(f"  fake/Prism = {ratio:.2f}   (target >= 1.0)")
+    elif "postgres_skipped" in results:
+        print(f"serve --workers 2 on PostgreSQL: skipped ({results['postgres_skipped']})")
     if "replay_all_s" in results:
         print(f"in-process replay of every workflow and negative twin: {results['replay_all_s']:.2f} s"
               "   (target < 3 s)")
         rv = results["replay_vehicles"]
-        print(f"replay of {rv['vehicles']} vehicles through the particulier lifeline over loopback HTTP: "
-              f"{rv['seconds']:.1f} s ({rv['vehicles'] / rv['seconds']:.0f} vehicles/s)   (target < 60 s)")
+        print(f"replay of {rv['vehicles']} vehicles through the particulier lifeline over loopback HTTP "
+              f"({rv['concurrency']} at once): {rv['seconds']:.1f} s "
+              f"({rv['vehicles'] / rv['seconds']:.0f} vehicles/s)   (target < 60 s)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -255,16 +305,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=2, help="measured runs per load; the best is kept")
     parser.add_argument("--vehicles", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument("--concurrency", type=int, default=4, help="replay runners at once")
     parser.add_argument("--skip-prism", action="store_true")
+    parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--skip-replay", action="store_true")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
-    results: dict[str, Any] = {}
+    results: dict[str, Any] = {"load_before": os.getloadavg()[0]}
     if not args.skip_http:
         http_benchmarks(args, results)
+        if not args.skip_postgres:
+            postgres_benchmarks(args, results)
     if not args.skip_replay:
         replay_benchmarks(args, results)
+    results["load_after"] = os.getloadavg()[0]
     print_results(results, args.runs)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))

@@ -6,6 +6,7 @@ runner audits every step's journal entries, as `icarflex run` does.
 """
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -30,16 +31,35 @@ def replay_all_in_process(seed: int) -> float:
     return elapsed
 
 
-def replay_vehicles(count: int, seed: int, workflow: str = "particulier") -> dict[str, Any]:
-    """Seconds to take `count` vehicles through the whole `workflow` lifeline, both systems involved.
+def replay_vehicles(count: int, seed: int, concurrency: int = 1,
+                    workflow: str = "particulier") -> dict[str, Any]:
+    """Seconds to take `count` vehicles through the whole `workflow` lifeline, both systems involved,
+    `concurrency` runners at once (as several integrators on one sandbox would).
 
-    OpenFlex's referential holds a vehicle for each (each is taken in as RECONCILED, rule R2)."""
+    OpenFlex's referential holds a vehicle for each (each is taken in as RECONCILED, rule R2);
+    each runner is given its own share of it, so no two runners take in the same VIN."""
     reference = {"REFERENCE_SIZE": max(DEFAULT_REFERENCE_SIZE, count + count // 10)}
+    concurrency = max(1, min(concurrency, count))
+    shares = [count // concurrency + (1 if n < count % concurrency else 0) for n in range(concurrency)]
+    outcomes: list[bool] = []
     with local_fakes(openflex_config=reference) as fakes:
+        runners = [Runner(Targets(fakes.openflex_url, fakes.icar_url), seed=seed + n, negative=False)
+                   for n in range(concurrency)]
+        pool = runners[0]._reference_vehicles()
+        for n, runner in enumerate(runners):
+            runner._reference = pool[n::concurrency]  # each runner its own VINs
+
+        def run(runner: Runner, share: int) -> None:
+            with runner:
+                outcomes.append(runner.run([workflow] * share).ok)
+
         started = time.perf_counter()
-        with Runner(Targets(fakes.openflex_url, fakes.icar_url), seed=seed, negative=False) as runner:
-            result = runner.run([workflow] * count)
+        threads = [threading.Thread(target=run, args=pair) for pair in zip(runners, shares, strict=True)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
         elapsed = time.perf_counter() - started
-    if not result.ok:
+    if len(outcomes) != concurrency or not all(outcomes):
         raise RuntimeError(f"the {count}-vehicle replay failed")
-    return {"vehicles": count, "workflow": workflow, "seconds": elapsed}
+    return {"vehicles": count, "workflow": workflow, "seconds": elapsed, "concurrency": concurrency}

@@ -101,6 +101,8 @@ def _targets(parser: argparse.ArgumentParser) -> None:
                         help="profil attendu (fichier YAML ou nom d'un profil livré, ex. locked-mileage)")
     parser.add_argument("--admin-key", default="demo-admin-key", metavar="CLÉ",
                         help="clé admin des cibles (journal, concessionnaires de travail)")
+    parser.add_argument("--mapping", metavar="FICHIER",
+                        help="chemins et noms JSON de l'OpenFlex cible (défaut : ceux des fakes)")
     parser.add_argument("--key", type=key_arg, action="append", default=[], metavar="ACTEUR=CLÉ",
                         help="clé d'un acteur du concessionnaire testé (répétable ; défaut : clés de démo)")
     parser.add_argument("--reset", action="store_true",

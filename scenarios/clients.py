@@ -17,6 +17,7 @@ from urllib.parse import quote
 import orjson
 from icarflex.contracts import load_contract
 from icarflex.mocks.common.transport import Transport, TransportError, encode_json
+from icarflex.mocks.common.wire import WireMapping
 
 API = "/api/v1"
 TIMEOUT = 15.0
@@ -114,50 +115,68 @@ def _id(value: str) -> str:
 
 
 class OpenFlexClient(HttpClient):
-    """OpenFlex as one actor: vehicles, reservations, opportunities, settings, admin."""
+    """OpenFlex as one actor: vehicles, reservations, opportunities, settings, admin.
+
+    Paths and JSON names come from a wire mapping (`icarflex.mocks.common.wire`, default the
+    fakes' own): a call is made in the target's names, its answer read back in the fakes'."""
 
     def __init__(self, base_url: str, key: str | None, actor: str = "openflex_user",
-                 on_call: OnCall | None = None, on_send: OnSend | None = None) -> None:
+                 on_call: OnCall | None = None, on_send: OnSend | None = None,
+                 mapping: WireMapping | None = None) -> None:
         super().__init__("openflex", base_url, key, actor, on_call, on_send)
+        self.mapping = mapping or WireMapping()
+
+    def api(self, method: str, resource: str, body: Any = None, *, record: bool = True,
+            headers: Mapping[str, str] | None = None, params: Mapping[str, Any] | None = None,
+            **parameters: str) -> Reply:
+        """A call of the API VO to one of the fakes' resources, under the mapping."""
+        path = self.mapping.wire_path(resource, **{k: _id(v) for k, v in parameters.items()})
+        wire_params = self.mapping.to_wire(dict(params)) if params else None
+        reply = self.request(method, path, self.mapping.to_wire(body), headers=headers, params=wire_params,
+                             record=False)
+        reply.body, reply.request = self.mapping.to_contract(reply.body), body
+        if record and self.on_call:
+            self.on_call(reply)
+        return reply
 
     def create_vehicle(self, data: Mapping[str, Any]) -> Reply:
-        return self.request("POST", f"{API}/vehicles", dict(data))
+        return self.api("POST", "vehicles", dict(data))
 
     def get_vehicle(self, vehicle_id: str, record: bool = False) -> Reply:
-        return self.request("GET", f"{API}/vehicles/{_id(vehicle_id)}", record=record)
+        return self.api("GET", "vehicle", record=record, vehicle_id=vehicle_id)
 
     def find_vehicles(self, **filters: Any) -> Reply:
-        return self.request("GET", f"{API}/vehicles", params=filters, record=False)
+        return self.api("GET", "vehicles", params=filters, record=False)
 
     def patch_vehicle(self, vehicle_id: str, change: Mapping[str, Any], if_match: str | None = None) -> Reply:
         headers = {"Content-Type": "application/merge-patch+json"}
         if if_match:
             headers["If-Match"] = if_match
-        return self.request("PATCH", f"{API}/vehicles/{_id(vehicle_id)}", dict(change), headers=headers)
+        return self.api("PATCH", "vehicle", dict(change), headers=headers, vehicle_id=vehicle_id)
 
     def reserve_unlimited(self, vehicle_id: str, comment: str | None = None) -> Reply:
         """Rule R5: the unlimited reservation blocking sale and publication (shape from the contract)."""
         body = {**load_contract().vehicle.reservations.blocking, "comment": comment}
-        return self.request("POST", f"{API}/vehicles/{_id(vehicle_id)}/reservations", body)
+        return self.api("POST", "reservations", body, vehicle_id=vehicle_id)
 
     def cancel_reservation(self, vehicle_id: str, reservation_id: str) -> Reply:
-        return self.request("DELETE", f"{API}/vehicles/{_id(vehicle_id)}/reservations/{_id(reservation_id)}")
+        return self.api("DELETE", "reservation", vehicle_id=vehicle_id, reservation_id=reservation_id)
 
     def create_opportunity(self, customer: str) -> Reply:
-        return self.request("POST", f"{API}/opportunities", {"customer": {"name": customer}})
+        return self.api("POST", "opportunities", {"customer": {"name": customer}})
 
     def estimate_trade_in(self, opportunity_id: str, vehicle: Mapping[str, Any]) -> Reply:
-        return self.request("POST", f"{API}/opportunities/{_id(opportunity_id)}/trade-ins", dict(vehicle))
+        return self.api("POST", "trade_ins", dict(vehicle), opportunity_id=opportunity_id)
 
     def place_order(self, opportunity_id: str, vehicle_id: str, price: float) -> Reply:
-        return self.request("POST", f"{API}/opportunities/{_id(opportunity_id)}/order",
-                            {"vehicle_id": vehicle_id, "price": price})
+        return self.api("POST", "order", {"vehicle_id": vehicle_id, "price": price},
+                        opportunity_id=opportunity_id)
 
     def settings(self) -> Reply:
-        return self.request("GET", f"{API}/settings/api-vo", record=False)
+        return self.api("GET", "settings", record=False)
 
     def put_settings(self, overlay: Mapping[str, Any]) -> Reply:
-        return self.request("PUT", f"{API}/settings/api-vo", dict(overlay))
+        return self.api("PUT", "settings", dict(overlay))
 
     # -- simulator controls (admin key) -------------------------------------------
     def journal(self, after: int = 0, dealer: str | None = None) -> Reply:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from icarflex.contracts import ContractError, load_contract, load_profile
+from icarflex.mocks.common.wire import MappingError, WireMapping, load_mapping
 from icarflex.scenarios.checker import UNJUDGED, JournalCut, audit_journal, read_journal
 from icarflex.scenarios.clients import DEMO_KEYS, TargetUnreachable
 from icarflex.scenarios.narrative import Narrator
@@ -55,14 +56,24 @@ def keys_of(args: argparse.Namespace) -> dict[str, str]:
     return keys
 
 
+def wire_mapping(args: argparse.Namespace) -> WireMapping:
+    """`--mapping FILE`: the OpenFlex target's paths and JSON names (default: the fakes' own)."""
+    try:
+        return load_mapping(getattr(args, "mapping", None))
+    except MappingError as exc:
+        raise UsageError(str(exc)) from exc
+
+
 @contextmanager
 def targets_for(args: argparse.Namespace) -> Iterator[Targets]:
     """The named targets (checked first), or both fakes started in this process."""
     keys = keys_of(args)
     openflex_url, icar_url = getattr(args, "openflex_url", None), getattr(args, "icar_url", None)
+    mapping = wire_mapping(args)
     if openflex_url and icar_url:
-        check_targets(openflex_url, icar_url, keys, audit=not getattr(args, "no_audit", False))
-        yield Targets(openflex_url, icar_url, keys)
+        check_targets(openflex_url, icar_url, keys, audit=not getattr(args, "no_audit", False),
+                      openflex_settings_path=mapping.wire_path("settings"))
+        yield Targets(openflex_url, icar_url, keys, mapping=mapping)
         return
     if openflex_url or icar_url:
         raise UsageError("--openflex-url et --icar-url vont ensemble (ou aucun : les fakes en local)")

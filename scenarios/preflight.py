@@ -34,6 +34,7 @@ class SetupError(Exception):
 class Target:
     system: str     # what the flag says it is
     url: str
+    probe: str | None = None  # its own cheap read, when a wire mapping moves it
     transport: Transport | None = field(default=None, repr=False)
 
     def get(self, path: str, key: str | None = None) -> Answer:
@@ -42,10 +43,15 @@ class Target:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         return self.transport.request("GET", path, headers=headers)
 
+    def probe_path(self, system: str) -> str:
+        return self.probe if self.probe and system == self.system else PROBES[system][0]
 
-def check_targets(openflex_url: str, icar_url: str, keys: Mapping[str, str], *, audit: bool) -> None:
-    """Raise `SetupError` naming the first setup mistake; return when both targets are usable."""
-    targets = [Target("openflex", openflex_url), Target("icar", icar_url)]
+
+def check_targets(openflex_url: str, icar_url: str, keys: Mapping[str, str], *, audit: bool,
+                  openflex_settings_path: str | None = None) -> None:
+    """Raise `SetupError` naming the first setup mistake; return when both targets are usable.
+    `openflex_settings_path`: where OpenFlex serves its parameterization (a wire mapping's)."""
+    targets = [Target("openflex", openflex_url, openflex_settings_path), Target("icar", icar_url)]
     for target in targets:
         _has_scheme(target)
     try:
@@ -125,7 +131,7 @@ def _identity(target: Target, keys: Mapping[str, str]) -> str | None:
 
 
 def _probe(target: Target, system: str, keys: Mapping[str, str]) -> Answer:
-    return _get(target, PROBES[system][0], keys.get(ACTORS[system][0]))
+    return _get(target, target.probe_path(system), keys.get(ACTORS[system][0]))
 
 
 def _shaped(reply: Answer, system: str) -> bool:
@@ -134,7 +140,7 @@ def _shaped(reply: Answer, system: str) -> bool:
 
 
 def _key_accepted(target: Target, actor: str, key: str) -> None:
-    path = PROBES[target.system][0]
+    path = target.probe_path(target.system)
     reply = _get(target, path, key)
     if reply.status in (401, 403):
         body = _json(reply)

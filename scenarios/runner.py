@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from icarflex.contracts import ApiVoSettings, Contract, load_contract
 from icarflex.contracts.profile import parse_overlay
+from icarflex.mocks.common.wire import WireMapping
 from icarflex.scenarios import verdicts
 from icarflex.scenarios.actions import ACTIONS
 from icarflex.scenarios.checker import (
@@ -61,6 +62,8 @@ class Targets:
     icar_url: str
     keys: Mapping[str, str] = field(default_factory=lambda: dict(DEMO_KEYS))
     dealer: str = "demo"
+    # OpenFlex's paths and JSON names (a wire mapping file; default the fakes' own).
+    mapping: WireMapping = field(default_factory=WireMapping)
 
 
 class AuditUnavailable(RuntimeError):
@@ -126,8 +129,10 @@ class Runner:
         self.auditor = Auditor(self.contract, self.expected)
         keys = targets.keys
         sent = self._on_send
-        self.reader = OpenFlexClient(targets.openflex_url, keys["openflex_user"], on_send=sent)
-        self.admin = OpenFlexClient(targets.openflex_url, keys.get("admin"), "admin", on_send=sent)
+        self.reader = OpenFlexClient(targets.openflex_url, keys["openflex_user"], on_send=sent,
+                                     mapping=targets.mapping)
+        self.admin = OpenFlexClient(targets.openflex_url, keys.get("admin"), "admin", on_send=sent,
+                                    mapping=targets.mapping)
         self.icar = Dms(targets.icar_url, keys["icar"], on_call=self._on_call, on_send=sent)
         self.icar_admin = Dms(targets.icar_url, keys.get("admin"), "admin", on_send=sent)
         self._clients: dict[str, OpenFlexClient] = {}
@@ -157,7 +162,8 @@ class Runner:
     def client(self, actor: str) -> OpenFlexClient:
         if actor not in self._clients:
             self._clients[actor] = OpenFlexClient(self.targets.openflex_url, self.targets.keys.get(actor),
-                                                  actor, on_call=self._on_call, on_send=self._on_send)
+                                                  actor, on_call=self._on_call, on_send=self._on_send,
+                                                  mapping=self.targets.mapping)
         return self._clients[actor]
 
     def _on_send(self, client: HttpClient, method: str, path: str, record: bool) -> None:
@@ -166,8 +172,8 @@ class Runner:
         ICAR call will cause are told apart from those before it by reading these first; the
         effects of the last ICAR call are read at the latest before a request that could add
         entries of the DMS actor (so a state read of another actor waits for the step's last read)."""
-        if not path.startswith("/api/"):
-            return  # the simulator's controls are not journaled
+        if path.startswith("/__"):
+            return  # the simulator's controls (/__admin/) are not journaled; the API is, under any prefix
         separate = client.system == "icar" and record and client.on_call is not None
         dms_read = client.system == "openflex" and client.actor == DMS_ACTOR
         if separate or (self._pending is not None and (record or dms_read)):
@@ -277,8 +283,8 @@ class Runner:
     def _reference_vehicles(self) -> list[dict[str, Any]]:
         """The target's referential; one make at a time when it holds more than one page."""
         def page(**filters: Any) -> dict[str, Any]:
-            reply = self.reader.request("GET", "/api/v1/reference/vehicles",
-                                        params={"limit": REFERENCE_PAGE, **filters}, record=False)
+            reply = self.reader.api("GET", "reference", params={"limit": REFERENCE_PAGE, **filters},
+                                    record=False)
             return reply.body if reply.ok and isinstance(reply.body, dict) else {}
         first = page()
         items = first.get("items") or []
@@ -356,10 +362,12 @@ class Runner:
         its keys withdrawn at the end (its vehicles stay, nobody else's were touched)."""
         sandbox = Sandbox.create(self.targets.openflex_url, self.targets.icar_url,
                                  self.targets.keys.get("admin") or "", settings=self.expected.to_json())
+        sandbox.settings_path = self.targets.mapping.wire_path("settings")
         saved = (self.targets, self.reader, self.icar, self._clients)
         keys = {**sandbox.keys, "admin": sandbox.own_admin_key, "icar": sandbox.keys.get("icar_user", "")}
         self.targets = replace(self.targets, keys=keys, dealer=sandbox.dealer)
-        self.reader = OpenFlexClient(self.targets.openflex_url, keys["openflex_user"], on_send=self._on_send)
+        self.reader = OpenFlexClient(self.targets.openflex_url, keys["openflex_user"], on_send=self._on_send,
+                                     mapping=self.targets.mapping)
         self.icar = Dms(self.targets.icar_url, keys["icar"], on_call=self._on_call, on_send=self._on_send)
         self._clients = {}
         try:

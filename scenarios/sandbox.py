@@ -74,6 +74,9 @@ def resolve_profile(profile: str | Path | Mapping[str, Any] | None) -> ApiVoSett
 class Sandbox:
     """One scratch dealer on both fakes, driven with the admin key (its own keys in `keys`)."""
 
+    # Where OpenFlex serves its parameterization (a wire mapping's path, when the runner has one).
+    settings_path = "/api/v1/settings/api-vo"
+
     def __init__(self, openflex_url: str, icar_url: str, admin_key: str, dealer: str,
                  openflex_keys: Mapping[str, str], icar_keys: Mapping[str, str]) -> None:
         self.openflex_url, self.icar_url = openflex_url.rstrip("/"), icar_url.rstrip("/")
@@ -108,7 +111,7 @@ class Sandbox:
 
     # -- the dealer's parameterization and the fakes' faults ------------------------------
     def settings(self) -> ApiVoSettings:
-        reply = self._call("openflex", "GET", "/api/v1/settings/api-vo", self.keys["openflex_user"])
+        reply = self._call("openflex", "GET", self.settings_path, self.keys["openflex_user"])
         if reply.status != 200:
             raise SandboxUnavailable(f"paramétrage OpenFlex illisible : {reply.status} {_text(reply)}")
         return ApiVoSettings.defaults(load_contract()).merge(_json(reply), source="GET /settings/api-vo")
@@ -119,7 +122,7 @@ class Sandbox:
         records the change, so the audit judges what follows under the new parameterization."""
         document = resolve_profile(profile).to_json()
         own_admin = self._own_admin["openflex"]
-        reply = self._call("openflex", "PUT", "/api/v1/settings/api-vo", own_admin, document)
+        reply = self._call("openflex", "PUT", self.settings_path, own_admin, document)
         if reply.status != 200:
             raise SandboxUnavailable(f"profil refusé par OpenFlex : {reply.status} {_text(reply)}")
         return _json(reply)

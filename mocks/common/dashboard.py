@@ -164,6 +164,7 @@ def _row(vehicle: dict[str, Any] | None, record: dict[str, Any] | None, contract
         "openflex": _openflex_side(vehicle, contract),
         "icar": _icar_side(record, expected, contract),
         "mapping": _mapping(status, icar_status, expected, contract, both_known),
+        "desync": _desync((record or {}).get("sync"), contract),
         "lifeline": _lifeline(destination, status, contract),
     }
 
@@ -218,6 +219,16 @@ def _mapping(status: str | None, icar_status: str | None, expected: str | None, 
         return {"holds": status == contract.entry_status, "rule": rule, "why": "unknown"}
     holds = icar_status == expected
     return {"holds": holds, "rule": rule, "why": None if holds else "differs"}
+
+
+def _desync(sync: dict[str, Any] | None, contract: Contract) -> dict[str, Any] | None:
+    """ICAR's last operation refused by OpenFlex or never received: the two systems disagree
+    until it is replayed (the rule `checks.desynchronisation` names, when the contract has one)."""
+    rule = contract.rules_data.checks.get("desynchronisation")
+    if not rule or not sync or sync.get("outcome") == "OK":
+        return None
+    return {"rule": rule, "title": contract.rules[rule].title, "operation": sync.get("operation"),
+            "outcome": contract.labels.sync_outcomes.get(sync["outcome"], sync["outcome"])}
 
 
 def _lifeline(destination: str | None, status: str | None, contract: Contract) -> list[dict[str, Any]]:

@@ -3,7 +3,8 @@
 Kept in the fake's store (either backend), bounded: past `JOURNAL_LIMIT` entries the oldest
 are dropped. Each entry is committed before its response leaves (`after_request`): a reader
 of the journal in any process (another worker, another `serve` on the same store) sees
-every request answered so far, and a crash loses none that was answered. Bodies are kept
+every request answered so far, and a crash of the process loses none that was answered (a
+power cut may lose the entries after the last durable write: `transaction(durable=False)`). Bodies are kept
 as raw text, parsed only when the journal is read. An entry's `seq` comes from the store's
 counter, taken in its transaction and locked until its commit, so entries appear in `seq`
 order on every backend (a reader following `after` skips none).
@@ -86,8 +87,6 @@ class Journal:
         self.store, self.system, self.limit = store, system, limit
         self.table = f"journal_{system}"
         store.migrate(self.table, migrations(system))
-        self._insert = (f"INSERT INTO {self.table} (seq, {', '.join(_COLUMNS)}) "
-                        f"VALUES ({','.join('?' * (len(_COLUMNS) + 1))})")
 
     def record(self, response: Response) -> None:
         """Commit this request's entry (before its response is sent)."""
@@ -100,9 +99,8 @@ class Journal:
         reply = response.get_data() if is_json and not response.is_streamed else None
         row = _row(time.time(), getattr(context, "identity", None), req.method, req.path, req.query_string,
                    _request_body(req), response.status_code, reply, getattr(context, "journal", None) or {})
-        with self.store.transaction() as tx:
-            seq = tx.next_number(self.table)
-            tx.execute(self._insert, (seq, *row))
+        with self.store.transaction(durable=False) as tx:  # see the store: a crash of serve loses none
+            seq = tx.append(self.table, "seq", [dict(zip(_COLUMNS, row, strict=True))], counter=self.table)
             if seq % _TRIM_EVERY == 0:
                 tx.execute(f"DELETE FROM {self.table} WHERE seq <= ?", (seq - self.limit,))
 

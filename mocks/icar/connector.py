@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 import orjson
 from icarflex.mocks.common.transport import Transport, TransportError, encode_json
+from icarflex.mocks.common.wire import WireMapping
 from icarflex.mocks.icar.synclog import FAILED, OK, REFUSED, CallContext, SyncEntry, SyncLog
 from urllib3.util import Retry
 
@@ -37,6 +38,8 @@ class ConnectorSettings:
     retries: int = 3                # retries after the first attempt
     backoff: float = 0.2            # seconds before the first retry, doubled each time
     ca_bundle: str | None = None    # CA bundle of an https OpenFlex (None: the environment's, the system's)
+    # OpenFlex's paths and JSON names (mocks/common/wire.py): the fakes' own unless a file says otherwise.
+    mapping: WireMapping = field(default_factory=WireMapping)
 
 
 @dataclass
@@ -81,14 +84,18 @@ class OpenFlexConnector:
 
     # -- public calls -------------------------------------------------------------
     def get_vehicle(self, ctx: CallContext, vehicle_id: str) -> Outcome:
-        return self._read(ctx, f"/api/v1/vehicles/{quote(vehicle_id, safe='')}", None)
+        return self._read(ctx, self._vehicle_path(vehicle_id), None)
 
     def get_settings(self, ctx: CallContext) -> Outcome:
         """The dealer's API VO parameterization, as OpenFlex serves it."""
-        return self._read(ctx, "/api/v1/settings/api-vo", None)
+        return self._read(ctx, self.settings.mapping.wire_path("settings"), None)
 
     def find_vehicles(self, ctx: CallContext, **filters: Any) -> Outcome:
-        return self._read(ctx, "/api/v1/vehicles", {k: v for k, v in filters.items() if v is not None})
+        wanted = self.settings.mapping.to_wire({k: v for k, v in filters.items() if v is not None})
+        return self._read(ctx, self.settings.mapping.wire_path("vehicles"), wanted)
+
+    def _vehicle_path(self, vehicle_id: str) -> str:
+        return self.settings.mapping.wire_path("vehicle", vehicle_id=quote(vehicle_id, safe=""))
 
     def patch_vehicle(self, ctx: CallContext, vehicle_id: str, change: Mapping[str, Any],
                       etag: str | None = None, *, landed: Mapping[str, Any] | None = None,
@@ -97,7 +104,7 @@ class OpenFlexConnector:
 
         `landed`: the values that show the write already landed (default: the change itself);
         `resume`: an earlier attempt may have landed (a crash cut it): read first, send only if not."""
-        path = f"/api/v1/vehicles/{quote(vehicle_id, safe='')}"
+        path = self._vehicle_path(vehicle_id)
         entry = self._entry(ctx, "PATCH", path, dict(change))
         proof = dict(landed) if landed is not None else dict(change)
         started, uncertain = time.monotonic(), resume
@@ -158,14 +165,16 @@ class OpenFlexConnector:
 
     def _exchange(self, method: str, path: str, body: Any, headers: dict[str, str],
                   params: dict[str, Any] | None) -> _Reply:
-        data = None if body is None else encode_json(body)
+        mapping = self.settings.mapping
+        data = None if body is None else encode_json(mapping.to_wire(body))
         try:
             answer = self.transport.request(method, path, body=data, headers=headers, params=params)
         except TransportError as exc:
             if exc.timed_out:
                 return _Reply(None, None, None, f"timeout ({self.settings.timeout} s): {exc}"[:300])
             return _Reply(None, None, None, f"ConnectionError: {exc}"[:300])
-        return _Reply(answer.status, _json_bytes(answer.content), answer.header("ETag"), None)
+        body = mapping.to_contract(_json_bytes(answer.content))
+        return _Reply(answer.status, body, answer.header("ETag"), None)
 
     def _sleep(self, round_: int) -> None:
         time.sleep(min(self.settings.backoff * 2 ** (round_ - 1), BACKOFF_CAP))

@@ -1,7 +1,7 @@
 """The ICAR fake's published OpenAPI document, checked in as `contracts/openapi/icar.json`.
 
-Regenerate it after changing the API: `python -m icarflex.mocks.icar.openapi` (a test fails,
-naming this command, when the checked-in copy differs from `GET /openapi.json`).
+Regenerate both fakes' documents after changing the API: `python -m icarflex.mocks.openapi`
+(a test fails, naming this command, when the checked-in copy differs from `GET /openapi.json`).
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 CHECKED_IN = Path(__file__).resolve().parents[2] / "contracts" / "openapi" / "icar.json"
-REGENERATE = "python -m icarflex.mocks.icar.openapi"
+REGENERATE = "python -m icarflex.mocks.openapi"
 
 
 def document() -> dict[str, Any]:

@@ -61,7 +61,7 @@ class IcarService:
         self.outbox, self.sync_log = Outbox(store), SyncLog(store)
         self.connector = OpenFlexConnector(
             ConnectorSettings(settings.openflex_url, settings.key_for, settings.timeout, settings.retries,
-                              settings.backoff, settings.ca_bundle), self.sync_log)
+                              settings.backoff, settings.ca_bundle, settings.mapping), self.sync_log)
         self.operations = Operations(store, self.outbox, self.sync_log, self.connector, {
             "physical_entry": self._apply_entry, "frevo": self._apply_frevo, "update": self._apply_update,
             "invoice": self._apply_invoice})

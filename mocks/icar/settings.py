@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from icarflex.mocks.common.wire import WireMapping, load_mapping
 
 DEFAULT_DMS_KEY = "{dealer}-dms-key"
 
@@ -26,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "SYNC_TIMEOUT": 5.0,
     "SYNC_BACKOFF": 0.2,
     "OPENFLEX_CA_BUNDLE": None,
+    "OPENFLEX_MAPPING": None,   # a wire mapping file (mocks/common/wire.py): OpenFlex's paths and JSON names
 }
 
 
@@ -38,6 +41,7 @@ class IcarSettings:
     timeout: float
     backoff: float
     ca_bundle: str | None = None
+    mapping: WireMapping = field(default_factory=WireMapping)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> IcarSettings:
@@ -46,7 +50,8 @@ class IcarSettings:
                    site_codes=_mapping_or_text(config["SITE_CODES"]) or {},
                    retries=max(0, int(config["SYNC_RETRIES"])), timeout=float(config["SYNC_TIMEOUT"]),
                    backoff=max(0.0, float(config["SYNC_BACKOFF"])),
-                   ca_bundle=config.get("OPENFLEX_CA_BUNDLE") or None)
+                   ca_bundle=config.get("OPENFLEX_CA_BUNDLE") or None,
+                   mapping=load_mapping(config.get("OPENFLEX_MAPPING") or None))
 
     def key_for(self, dealer: str) -> str:
         if isinstance(self.dms_key, Mapping):

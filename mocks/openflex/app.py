@@ -1,4 +1,4 @@
-"""The OpenFlex fake's application factory, and the writer of its checked-in OpenAPI document.
+"""The OpenFlex fake's application factory (and the document its routes publish, without an app).
 
 `create_app(config=None, contract=None)`: defaults, then `ICARFLEX_*` variables, then
 `config` (DB, PROFILE, SEED, REFERENCE_SIZE, KEYS, JOURNAL_LIMIT, MAX_CONTENT_LENGTH,
@@ -13,11 +13,8 @@ The package follows the fakes' template: `app` (this factory), `routes` (thin),
 """
 from __future__ import annotations
 
-import argparse
 import functools
-import json
-import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -66,25 +63,3 @@ def reference_table(seed: int, size: int) -> ReferenceTable:
 def openapi_document(contract: Contract | None = None) -> dict[str, Any]:
     """The document `GET /openapi.json` serves, without building an app (no store)."""
     return build_api(contract or load_contract()).document()
-
-
-def write_openapi(path: Path = OPENAPI_PATH) -> Path:
-    path.write_text(json.dumps(openapi_document(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m icarflex.mocks.openflex.app",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--write-openapi", nargs="?", const=str(OPENAPI_PATH), metavar="PATH",
-                        help=f"write the OpenAPI document (default {OPENAPI_PATH})")
-    args = parser.parse_args(argv)
-    if args.write_openapi is None:
-        parser.print_help()
-        return 2
-    sys.stdout.write(f"{write_openapi(Path(args.write_openapi))}\n")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -65,8 +65,24 @@ class Vehicles:
 
     def get(self, vehicle_id: str, *, lock: bool = False) -> dict[str, Any] | None:
         """The vehicle's JSON (any dealer's: the caller checks); `lock`: until the commit."""
-        row = self.tx.one("SELECT * FROM openflex_vehicles WHERE id = ?", (vehicle_id,), lock=lock)
+        if not lock:
+            found = self.snapshot(vehicle_id)
+            return None if found is None else found[0]
+        row = self.tx.one("SELECT * FROM openflex_vehicles WHERE id = ?", (vehicle_id,), lock=True)
         return None if row is None else self._assemble([row])[0]
+
+    def snapshot(self, vehicle_id: str) -> tuple[dict[str, Any], str | None] | None:
+        """The vehicle's JSON and its dealer's stored settings overlay, read by one statement
+        (one snapshot, on either backend, inside a transaction or not)."""
+        rows = self.tx.query(
+            "SELECT v.*, r.doc AS reservation, s.overlay AS overlay FROM openflex_vehicles v "
+            "LEFT JOIN openflex_reservations r ON r.vehicle_id = v.id "
+            "LEFT JOIN openflex_settings s ON s.dealer = v.dealer WHERE v.id = ? ORDER BY r.seq",
+            (vehicle_id,))
+        if not rows:
+            return None
+        reservations = [loads(row["reservation"]) for row in rows if row["reservation"] is not None]
+        return vehicle_json(self.contract, rows[0], loads(rows[0]["doc"]), reservations), rows[0]["overlay"]
 
     def version(self, vehicle_id: str) -> int | None:
         return self.tx.scalar("SELECT version FROM openflex_vehicles WHERE id = ?", (vehicle_id,))
@@ -170,8 +186,9 @@ class Opportunities:
 
 class Events:
     """The change feed. Events are kept by `record` and written by `flush`, which the unit of
-    work calls last, just before its commit: the event counter is taken once, after every
-    other lock of the transaction (no lock-order cycle), and held only until the commit."""
+    work calls last, just before its commit: their cursors (`Transaction.append`: in commit
+    order) are taken once, after every other lock of the transaction (no lock-order cycle),
+    and held only until the commit."""
 
     def __init__(self, tx: Transaction) -> None:
         self.tx = tx
@@ -185,13 +202,10 @@ class Events:
         pending, self._pending = self._pending, []
         if not pending:
             return
-        last = self.tx.next_number(EVENT_COUNTER, len(pending))
-        first = last - len(pending) + 1
-        self.tx.executemany(
-            "INSERT INTO openflex_events (cursor, dealer, type, vehicle_id, actor, at, data) "
-            "VALUES (?,?,?,?,?,?,?)",
-            [(first + i, dealer, type_, vehicle_id, actor, stamp, dumps(data))
-             for i, (dealer, type_, vehicle_id, actor, stamp, data) in enumerate(pending)])
+        self.tx.append("openflex_events", "cursor", [
+            {"dealer": dealer, "type": type_, "vehicle_id": vehicle_id, "actor": actor, "at": stamp,
+             "data": dumps(data)} for dealer, type_, vehicle_id, actor, stamp, data in pending],
+            counter=EVENT_COUNTER)
 
     def page(self, dealer: str, after: int, limit: int) -> list[dict[str, Any]]:
         rows = self.tx.query("SELECT * FROM openflex_events WHERE dealer = ? AND cursor > ? "

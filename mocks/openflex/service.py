@@ -4,9 +4,11 @@ Method name = route name = OpenAPI operationId (STYLE §3). Each write is one un
 (`unit()`): the vehicle, its new version and its events commit together before the method
 returns, so an answered write is stored, and a refused one (the rule engine, If-Match,
 404) stores nothing (rule R6: refused whole). Concurrent writes of one vehicle are ordered
-by the store: the vehicle is read with `lock=True` and written with a compare-and-swap on
-its version. Every write goes through the contract's rule engine (`icarflex.contracts.evaluate`);
-the journal gets the vehicle before and the verdict (`audit`).
+by the store: a PATCH is written with a compare-and-swap on the version it was judged on
+(judged again when another write came first); a reservation or an order reads the vehicle
+with `lock=True` (FOR UPDATE) before checking and adding to it. Every write goes through
+the contract's rule engine (`icarflex.contracts.evaluate`); the journal gets the vehicle
+before and the verdict (`audit`).
 """
 from __future__ import annotations
 
@@ -31,12 +33,16 @@ from icarflex.mocks.openflex.errors import (
 )
 from icarflex.mocks.openflex.reference import IDENTITY_FIELDS, WMI_MAKES, ReferenceTable
 from icarflex.mocks.openflex.repositories import COMPONENT, MIGRATIONS, Repositories
-from icarflex.mocks.openflex.schemas import ORDER_KIND
+from icarflex.mocks.openflex.schemas import DATED_KIND, ORDER_KIND
 from icarflex.mocks.openflex.vehicles import PUBLISHED, etag, etag_matches, version_of, version_tag
 
 Audit = Callable[..., None]
-DATED_KIND = "DATED"           # the one reservation kind that ends on a date
 SALE_CHANNEL = "sale_channel"  # the lifeline precondition an order satisfies (rule R5)
+CAS_TRIES = 100  # judgements of one PATCH before 409: each failed try means another write landed
+
+
+class _WrittenFirst(Exception):
+    """The compare-and-swap found a newer version: judge the PATCH again."""
 
 
 def no_audit(**_: Any) -> None:
@@ -85,9 +91,9 @@ class OpenFlexService:
             repositories.flush()
 
     @contextmanager
-    def view(self) -> Iterator[Repositories]:
-        """A read-only unit: one snapshot."""
-        with self.store.read() as tx:
+    def view(self, snapshot: bool = True) -> Iterator[Repositories]:
+        """A read-only unit: one snapshot (`snapshot=False`: a read of one statement needs none)."""
+        with self.store.read(snapshot) as tx:
             yield Repositories(tx, self.contract)
 
     # -- the API VO parameterization, per dealer -----------------------------------
@@ -120,7 +126,7 @@ class OpenFlexService:
 
     # -- vehicles (module « Véhicules ») ---------------------------------------------
     def get_vehicle(self, dealer: str, vehicle_id: str) -> dict[str, Any]:
-        with self.view() as r:
+        with self.view(snapshot=False) as r:  # one statement (Vehicles.snapshot)
             return self._vehicle(r, dealer, vehicle_id)
 
     def list_vehicles(self, dealer: str, limit: int = 100, cursor: str | None = None,
@@ -137,13 +143,27 @@ class OpenFlexService:
 
     def patch_vehicle(self, dealer: str, actor: str, vehicle_id: str, patch: Mapping[str, Any],
                       if_match: str | None = None) -> dict[str, Any]:
-        """JSON merge patch judged on the stored state, locked until the commit."""
+        """JSON merge patch judged on the stored state and written by a compare-and-swap on its
+        version; when another write came first, judged again on the new state (no lock is held
+        while judging: concurrent writers of one vehicle wait only for each other's commit)."""
+        for _ in range(CAS_TRIES):
+            try:
+                return self._patch_once(dealer, actor, vehicle_id, patch, if_match)
+            except _WrittenFirst:
+                continue
+        raise WrittenMeanwhile(vehicle_id)
+
+    def _patch_once(self, dealer: str, actor: str, vehicle_id: str, patch: Mapping[str, Any],
+                    if_match: str | None) -> dict[str, Any]:
         with self.unit() as r:
-            before = self._vehicle(r, dealer, vehicle_id, lock=True)
+            found = r.vehicles.snapshot(vehicle_id)
+            if found is None or found[0]["dealer"] != dealer:  # another dealer's: not found (isolation)
+                raise VehicleNotFound(vehicle_id)
+            before, overlay = found
             self.audit(vehicle_before=before, vehicle_id=vehicle_id)
             if not etag_matches(if_match, before["version_tag"]):
                 raise StaleVersion(str(if_match), etag(before))
-            self._enforce(actor, before, patch, self.settings_for(r, dealer))
+            self._enforce(actor, before, patch, self.settings_of(overlay))
             after = self._merged(before, patch)
             changes = {k: after[k] for k in self.contract.vehicle.fields if after.get(k) != before.get(k)}
             if not changes:
@@ -152,7 +172,7 @@ class OpenFlexService:
             after.update(updated_at=stamp, version_tag=version_tag(version))
             after[PUBLISHED] = is_published(self.contract, after["status"], after["reservations"])
             if not r.vehicles.save(after, version_of(before), version):
-                raise WrittenMeanwhile(vehicle_id)
+                raise _WrittenFirst  # rolled back: judged again on what was written
             data = {"changes": changes, "before": {k: before.get(k) for k in changes}}
             r.events.record(dealer, events.VEHICLE_UPDATED, actor, vehicle_id, data, stamp)
             if "status" in changes:

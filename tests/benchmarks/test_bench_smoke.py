@@ -17,7 +17,7 @@ def test_the_benchmark_prints_every_figure_at_tiny_sizes(tmp_path: Path) -> None
                           "--vehicles", "2", "--skip-prism", "--json", str(figures)],
                          cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert out.returncode == 0, out.stderr[-2000:]
-    for line in ("cold start of `icarflex serve`", "fake/bare =", "peak RSS",
+    for line in ("cold start of `icarflex serve`", "fake/bare =", "peak RSS", "--workers 2 on PostgreSQL",
                  "in-process replay of every workflow", "replay of 2 vehicles"):
         assert line in out.stdout, (line, out.stdout)
     assert figures.exists()

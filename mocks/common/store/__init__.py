@@ -14,8 +14,16 @@ Contract (what a repository may rely on, on SQLite and PostgreSQL alike):
   rowcount). Unique indexes refuse duplicates (`UniqueViolation`); a named counter
   (`next_number`) is taken under a row lock held until commit: numbers come out in
   commit order, never twice, and a rolled-back number was never seen by anyone.
+  `append(table, key, rows)` inserts rows whose `key` grows in the order transactions
+  commit (a feed, a journal: a reader following `key > cursor` never skips a row committed
+  late); only `append` writes `key` (numbered by the counter `counter`, default `TABLE.KEY`).
+- `store.transaction(durable=False)`: for what may be lost in a power cut but not in a crash
+  of the process (the request journal): committed before the block returns, its flush to
+  disk left to the next durable commit (SQLite `synchronous=NORMAL`, PostgreSQL
+  `synchronous_commit=off`). Every write of the fakes' state is durable.
 - `store.read()` is a read-only unit (one consistent snapshot of its statements);
-  `store.query/one/scalar` run one read each.
+  `store.read(snapshot=False)` and `store.query/one/scalar` run each statement on its own
+  (one statement always sees one snapshot).
 - SQL is one portable text: `?` placeholders, `ON CONFLICT`, `RETURNING`, no driver function;
   DDL writes `{id}` for an auto-numbered primary key, `{real}` for a float, `{bigint}`.
 - Rows are plain dicts (column → value).
@@ -90,6 +98,9 @@ class Transaction(Protocol):
     def next_number(self, name: str, count: int = 1) -> int:
         """Take `count` numbers of the named counter; the last one (never issued twice)."""
 
+    def append(self, table: str, key: str, rows: list[dict[str, Any]], counter: str | None = None) -> int:
+        """Insert `rows` (same columns), `key` numbered in commit order; the last key."""
+
     def script(self, ddl: str) -> None:
         """Run DDL statements inside this transaction."""
 
@@ -98,9 +109,9 @@ class Store(Protocol):
     dialect: str
     location: str  # what to show a user: the file, or the PostgreSQL host and database
 
-    def transaction(self) -> AbstractContextManager[Transaction]: ...
+    def transaction(self, durable: bool = True) -> AbstractContextManager[Transaction]: ...
 
-    def read(self) -> AbstractContextManager[Transaction]: ...
+    def read(self, snapshot: bool = True) -> AbstractContextManager[Transaction]: ...
 
     def query(self, sql: str, params: Params = ()) -> list[Row]: ...
 

@@ -24,7 +24,7 @@ from icarflex.mocks.common.store import (
     StoreUnavailable,
     UniqueViolation,
 )
-from icarflex.mocks.common.store.schema import COUNTER_SQL, migrate, statements
+from icarflex.mocks.common.store.schema import COUNTER_SQL, append, migrate, statements
 from psycopg import errors as pg_errors
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -103,6 +103,9 @@ class _Tx:
     def next_number(self, name: str, count: int = 1) -> int:
         return int(self.scalar(COUNTER_SQL, (name, count)))
 
+    def append(self, table: str, key: str, rows: list[dict[str, Any]], counter: str | None = None) -> int:
+        return append(self, table, key, rows, counter)
+
     def script(self, ddl: str) -> None:
         for statement in statements(ddl.format(**TOKENS)):
             self._conn.execute(statement)  # type: ignore[arg-type] - DDL, no parameters
@@ -131,15 +134,21 @@ class PostgresStore:
             raise StoreUnavailable(f"{self.location} : aucune connexion libre ({_cause(exc)})") from exc
 
     @contextmanager
-    def transaction(self) -> Iterator[_Tx]:
+    def transaction(self, durable: bool = True) -> Iterator[_Tx]:
         with self._borrowed() as conn, conn.transaction():
+            if not durable:  # the server's WAL, flushed within ms: lost only if PostgreSQL itself crashes
+                conn.execute("SET LOCAL synchronous_commit TO OFF")
             yield _Tx(conn, self.location)
 
     @contextmanager
-    def read(self) -> Iterator[_Tx]:
-        with self._borrowed() as conn, conn.transaction():
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            yield _Tx(conn, self.location)
+    def read(self, snapshot: bool = True) -> Iterator[_Tx]:
+        with self._borrowed() as conn:
+            if not snapshot:  # autocommit: each statement its own snapshot
+                yield _Tx(conn, self.location)
+                return
+            with conn.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                yield _Tx(conn, self.location)
 
     def query(self, sql: str, params: Params = ()) -> list[Row]:
         with self._borrowed() as conn:

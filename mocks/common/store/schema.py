@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from icarflex.mocks.common.store import Migration, StoreRefused, Transaction
 
@@ -81,6 +82,18 @@ def _set_version(tx: Transaction, component: str, version: int) -> None:
                "ON CONFLICT (component) DO UPDATE SET version = excluded.version, "
                "migrated_at = excluded.migrated_at",
                (component, version, datetime.now(UTC).isoformat(timespec="seconds")))
+
+
+def append(tx: Transaction, table: str, key: str, rows: list[dict[str, Any]],
+           counter: str | None = None) -> int:
+    """`Transaction.append` on both backends. An identity column would number rows in the order
+    transactions started, not the order they commit (PostgreSQL); a counter row, locked until
+    this commit, numbers them in commit order."""
+    last = tx.next_number(counter or f"{table}.{key}", len(rows))
+    columns = [key, *rows[0]]
+    tx.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                   [(last - len(rows) + 1 + i, *row.values()) for i, row in enumerate(rows)])
+    return last
 
 
 COUNTER_SQL = ("INSERT INTO icarflex_counters (name, value) VALUES (?, ?) ON CONFLICT (name) "

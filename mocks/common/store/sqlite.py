@@ -3,6 +3,9 @@
 Durability: `journal_mode=WAL` with `synchronous=FULL`: a commit returns once its WAL frames
 are fsync'ed, so an answered write survives a kill -9 of the process and a power cut of the
 machine alike, as on PostgreSQL's defaults (docs/decisions.md says why, and what it costs).
+`transaction(durable=False)` (the request journal) commits on a connection with
+`synchronous=NORMAL`: written to the WAL before it returns, so it survives a kill -9 of the
+process, and fsync'ed with the next durable commit (a power cut may lose what came after it).
 
 Several processes may share a file: `BEGIN IMMEDIATE` takes SQLite's write lock at the start
 of each unit of work, so writers of every process are serialised by SQLite itself and a
@@ -33,7 +36,7 @@ from icarflex.mocks.common.store import (
     StoreUnavailable,
     UniqueViolation,
 )
-from icarflex.mocks.common.store.schema import COUNTER_SQL, migrate, statements
+from icarflex.mocks.common.store.schema import COUNTER_SQL, append, migrate, statements
 
 BUSY_TIMEOUT_S = 30.0  # another process's writer: wait this long for SQLite's lock
 TOKENS = {"id": "INTEGER PRIMARY KEY AUTOINCREMENT", "real": "REAL", "bigint": "INTEGER"}
@@ -95,6 +98,9 @@ class _Tx:
     def next_number(self, name: str, count: int = 1) -> int:
         return int(self.scalar(COUNTER_SQL, (name, count)))
 
+    def append(self, table: str, key: str, rows: list[dict[str, Any]], counter: str | None = None) -> int:
+        return append(self, table, key, rows, counter)
+
     def script(self, ddl: str) -> None:
         for statement in statements(ddl.format(**TOKENS)):
             self._run(statement, ())
@@ -118,7 +124,7 @@ class SQLiteStore:
             create_private(self.path)  # 0600: its WAL and shared memory get the same mode
         except OSError as exc:
             raise StoreUnavailable(f"{self.location} : dossier impossible à créer ({exc.strerror})") from exc
-        self._local = threading.local()
+        self._local = threading.local()  # this thread's connections: durable (FULL), journal (NORMAL)
         self._connections: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
         self._writers = threading.Lock()  # this process's writers queue here (speed only, see above)
@@ -126,8 +132,9 @@ class SQLiteStore:
         weakref.finalize(self, _close_all, self._connections, self.path if self.temporary else None)
         self._connection()  # fail now on a file that cannot be opened or is not a database
 
-    def _connection(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
+    def _connection(self, durable: bool = True) -> sqlite3.Connection:
+        name = "conn" if durable else "light"
+        conn = getattr(self._local, name, None)
         if conn is None:
             if self._closed:
                 raise StoreUnavailable(f"{self.location} : fermée")
@@ -136,18 +143,18 @@ class SQLiteStore:
                                        check_same_thread=False)
                 conn.row_factory = _dict_row
                 conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=FULL")
+                conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
                 conn.execute("PRAGMA foreign_keys=ON")
             except sqlite3.Error as exc:
                 raise _translate(exc, self.location) from exc
-            self._local.conn = conn
+            setattr(self._local, name, conn)
             with self._guard:
                 self._connections.append(conn)
         return conn
 
     @contextmanager
-    def transaction(self) -> Iterator[_Tx]:
-        conn = self._connection()
+    def transaction(self, durable: bool = True) -> Iterator[_Tx]:
+        conn = self._connection(durable)
         with self._writers:
             self._begin(conn, "BEGIN IMMEDIATE")
             try:
@@ -163,8 +170,11 @@ class SQLiteStore:
                 raise _translate(exc, self.location) from exc
 
     @contextmanager
-    def read(self) -> Iterator[_Tx]:
+    def read(self, snapshot: bool = True) -> Iterator[_Tx]:
         conn = self._connection()
+        if not snapshot:  # each statement its own snapshot: no BEGIN, no COMMIT
+            yield _Tx(conn, self.location)
+            return
         self._begin(conn, "BEGIN")
         try:
             yield _Tx(conn, self.location)

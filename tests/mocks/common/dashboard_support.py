@@ -13,9 +13,13 @@ ICAR_USER = {"Authorization": "Bearer demo-icar-key"}
 DMS = {"Authorization": "Bearer demo-dms-key"}
 
 
+def create_case(index: int) -> dict[str, Any]:
+    return generate_case("achat_direct", 2025, f"dashboard-{index}")
+
+
 def create_vehicle(openflex_url: str, index: int) -> dict[str, Any]:
     """A bought vehicle created in « Véhicules » (achat direct), in Pré-Rentrée."""
-    case = generate_case("achat_direct", 2025, f"dashboard-{index}")
+    case = create_case(index)
     reply = requests.post(f"{openflex_url}/api/v1/vehicles", headers=OPENFLEX_USER, timeout=10,
                           json={**case["vehicle"], "purchase_source": "ACHAT_DIRECT"})
     assert reply.status_code == 201, reply.text

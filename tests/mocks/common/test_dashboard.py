@@ -15,7 +15,16 @@ import requests
 from icarflex.contracts import load_contract
 from icarflex.scenarios.fakes import LocalFakes, local_fakes
 
-from tests.mocks.common.dashboard_support import ADMIN, DMS, create_vehicle, match, physical_entry
+from tests.mocks.common.dashboard_support import (
+    ADMIN,
+    DMS,
+    ICAR_USER,
+    OPENFLEX_USER,
+    create_case,
+    create_vehicle,
+    match,
+    physical_entry,
+)
 
 CONTRACT = load_contract()
 
@@ -97,6 +106,22 @@ def test_the_log_goes_on_from_its_cursor(fakes: LocalFakes, entered: dict) -> No
     create_vehicle(fakes.openflex_url, 2)
     new = state(fakes.openflex_url, **cursors)["log"]
     assert [e["call"] for e in new] == ["Créer un véhicule (Pré-Rentrée)"]
+
+
+def test_an_entry_openflex_refused_shows_the_two_systems_desynchronised(fakes: LocalFakes) -> None:
+    created = requests.post(f"{fakes.openflex_url}/api/v1/vehicles", headers=OPENFLEX_USER, timeout=10, json={
+        **create_case(3)["vehicle"], "vin": "XXX1234567ABCDEFG", "registration": None,
+        "purchase_source": "ACHAT_DIRECT"}).json()
+    assert created["reconciliation"] == "NOT_RECONCILED"
+    record = requests.post(f"{fakes.icar_url}/api/v1/vehicles/match", headers=ICAR_USER, timeout=10,
+                           json={"openflex_id": created["id"]}).json()
+    assert physical_entry(fakes.icar_url, record["id"], 43_000).status_code == 502  # OpenFlex refuses (R2)
+    row = next(r for r in state(fakes.openflex_url)["vehicles"] if r["id"] == created["id"])
+    rule = CONTRACT.rule_for("desynchronisation")
+    assert row["desync"] == {"rule": rule, "title": CONTRACT.rules[rule].title, "operation": "physical_entry",
+                             "outcome": CONTRACT.labels.sync_outcomes["REFUSED"]}
+    rows = state(fakes.openflex_url)["vehicles"]
+    assert next(r for r in rows if r["openflex"]["status"] != "PRE_RENTREE")["desync"] is None
 
 
 def test_a_dealer_filter_shows_only_that_dealers_vehicles(fakes: LocalFakes, entered: dict) -> None:

@@ -22,7 +22,8 @@ WRITES = 4_999
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One vehicle and 4,999 DMS mileage updates journaled (through the test client: fast), then
+    """One vehicle and 4,999 DMS writes journaled (through the test client): a few accepted mileage
+    updates, the rest refused attempts on the VIN (judged too, and nothing to commit: fast); then
     the same app served over HTTP for the export."""
     app: Flask = create_app({"DB": str(tmp_path_factory.mktemp("journal") / "o.sqlite3")})
     client = app.test_client()
@@ -31,7 +32,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert vehicle.status_code == 201
     path = f"/api/v1/vehicles/{vehicle.get_json()['id']}"
     for n in range(WRITES):
-        assert client.patch(path, data=json.dumps({"mileage": 42001 + n}), headers=DMS).status_code == 200
+        if n % 250 == 0:
+            assert client.patch(path, data=json.dumps({"mileage": 42001 + n}), headers=DMS).status_code == 200
+        else:
+            change = json.dumps({"vin": f"VF1RFB00X5{n:07d}"})
+            assert client.patch(path, data=change, headers=DMS).status_code == 403
     with LiveServer(app, threads=4) as server:
         yield server.url
 

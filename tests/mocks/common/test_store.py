@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import psycopg
@@ -17,6 +18,7 @@ from icarflex.mocks.common.store import (
     open_store,
 )
 
+FEED = [Migration(1, "CREATE TABLE feed (cursor {bigint} PRIMARY KEY, what TEXT NOT NULL);")]
 ITEMS = [Migration(
     1, "CREATE TABLE items (id {id}, name TEXT NOT NULL UNIQUE, n INTEGER NOT NULL DEFAULT 0);"),
          Migration(2, "ALTER TABLE items ADD COLUMN note TEXT;")]
@@ -190,3 +192,49 @@ def test_a_temporary_store_goes_with_its_last_reference() -> None:
     import gc
     gc.collect()
     assert not path.exists()
+
+
+def test_a_light_transaction_commits_too(store: Store, store_url: str) -> None:
+    """`durable=False` (the journal): committed when the block returns, seen by another store."""
+    with store.transaction(durable=False) as tx:
+        tx.insert("items", {"name": "journaled"})
+    other = open_store(store_url)
+    assert other.scalar("SELECT COUNT(*) FROM items WHERE name = 'journaled'") == 1
+    other.close()
+
+
+def test_appended_rows_appear_in_commit_order_to_a_reader_following_the_cursor(store_url: str) -> None:
+    """Writers append while a reader follows `cursor > last seen`: it never skips a row that
+    committed after a higher cursor (each writer holds its transaction open a little)."""
+    stores = [open_store(store_url) for _ in range(3)]
+    stores[0].migrate("feed", FEED)
+    done, seen = threading.Event(), []
+
+    def write(store: Store, number: int) -> None:
+        for i in range(15):
+            with store.transaction() as tx:
+                tx.append("feed", "cursor", [{"what": f"{number}-{i}"}])
+                time.sleep(0.002)  # committed late: a later append may have started meanwhile
+
+    def follow() -> None:
+        after = 0
+        while True:
+            last_round = done.is_set()
+            rows = stores[2].query("SELECT cursor FROM feed WHERE cursor > ? ORDER BY cursor", (after,))
+            seen.extend(row["cursor"] for row in rows)
+            after = rows[-1]["cursor"] if rows else after
+            if last_round and not rows:
+                return
+
+    reader = threading.Thread(target=follow)
+    reader.start()
+    writers = [threading.Thread(target=write, args=(stores[n % 2], n)) for n in range(6)]
+    for thread in writers:
+        thread.start()
+    for thread in writers:
+        thread.join()
+    done.set()
+    reader.join()
+    assert seen == list(range(1, 91))
+    for store in stores:
+        store.close()

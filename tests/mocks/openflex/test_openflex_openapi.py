@@ -9,7 +9,7 @@ from icarflex.mocks.openflex.app import OPENAPI_PATH
 from icarflex.mocks.openflex.service import OpenFlexService
 from openflex_support import World
 
-REGENERATE = "python -m icarflex.mocks.openflex.app --write-openapi"
+REGENERATE = "python -m icarflex.mocks.openapi"
 
 
 def test_the_checked_in_openapi_document_is_the_served_one(world: World):

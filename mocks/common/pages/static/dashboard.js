@@ -184,7 +184,7 @@
   }
 
   function vehicleCard(row) {
-    var card = el("article", "vehicle" + (row.mapping.holds === false ? " broken" : ""));
+    var card = el("article", "vehicle" + (row.mapping.holds === false || row.desync ? " broken" : ""));
     card.dataset.vehicle = row.id || "";
     card.dataset.icar = row.icar_id || "";
     card.dataset.dealer = row.dealer || "";
@@ -228,6 +228,12 @@
                       fact("Envoi à OpenFlex", ic.sync ? ic.sync.outcome_label + " (" + ic.sync.operation + ")" : null,
                            ic.sync && ic.sync.outcome !== "OK" ? "bad" : null)]));
     if (expected) add(right, el("p", "expected", expected));
+    if (row.desync) {
+      var desync = el("p", "expected desync", row.desync.rule + " " + row.desync.title + " : "
+                      + row.desync.outcome + " (" + row.desync.operation + ")");
+      desync.dataset.rule = row.desync.rule;
+      add(right, desync);
+    }
 
     add(card, who, left, map, right);
     if (row.lifeline.length) {
