@@ -33,11 +33,10 @@ from icarflex.mocks.openflex.errors import (
 )
 from icarflex.mocks.openflex.reference import IDENTITY_FIELDS, WMI_MAKES, ReferenceTable
 from icarflex.mocks.openflex.repositories import COMPONENT, MIGRATIONS, Repositories
-from icarflex.mocks.openflex.schemas import ORDER_KIND
+from icarflex.mocks.openflex.schemas import DATED_KIND
 from icarflex.mocks.openflex.vehicles import PUBLISHED, etag, etag_matches, version_of, version_tag
 
 Audit = Callable[..., None]
-DATED_KIND = "DATED"           # the one reservation kind that ends on a date
 SALE_CHANNEL = "sale_channel"  # the lifeline precondition an order satisfies (rule R5)
 CAS_TRIES = 100  # judgements of one PATCH before 409: each failed try means another write landed
 
@@ -80,6 +79,7 @@ class OpenFlexService:
         # Settings parsed from a stored overlay, by its text: checked against the store on every
         # use (the text is read from it), so never stale.
         self._parsed: BoundedCache[str | None, ApiVoSettings] = BoundedCache(64)
+        self.order_kind = contract.vehicle.reservations.order  # made by an order, never by POST
         leaving = {t.from_ for t in contract.lifeline.transitions}
         self.terminal_statuses = {s for s in contract.statuses if s not in leaving}  # SORTIE
 
@@ -233,7 +233,7 @@ class OpenFlexService:
             reservation = next((x for x in vehicle["reservations"] if x["id"] == reservation_id), None)
             if reservation is None:
                 raise ReservationNotFound(reservation_id)
-            if reservation["kind"] == ORDER_KIND:
+            if reservation["kind"] == self.order_kind:
                 raise Conflict("Une réservation de commande se lève depuis l'opportunité "
                                f"{reservation['opportunity_id']}", fields=["kind"])
             stamp = now()
@@ -365,7 +365,7 @@ class OpenFlexService:
                 raise Conflict(f"Véhicule {vehicle['id']} en statut {vehicle['status']} : pas en vente "
                                f"({', '.join(sorted(for_sale))})", fields=["status"])
             reservation = self._reserve(r, dealer, actor, vehicle["id"], {
-                "kind": ORDER_KIND, "blocks_sale": True, "blocks_publication": True,
+                "kind": self.order_kind, "blocks_sale": True, "blocks_publication": True,
                 "opportunity_id": opportunity_id})
             stamp = now()
             order = {"vehicle_id": vehicle["id"], "price": data["price"], "reservation_id": reservation["id"],
