@@ -39,6 +39,23 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A refusal of a schema-valid request, by a rule JSON Schema cannot state (a date against
+    another or against today, a stale version): published with the operation (its description
+    and `x-icarflex-refusals`), so a client, and schemathesis, know the document names it."""
+
+    status: int
+    code: str
+    fields: tuple[str, ...]
+    reason: str
+    rule: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out = {"status": self.status, "code": self.code, "fields": list(self.fields), "reason": self.reason}
+        return {**out, "rule": self.rule} if self.rule else out
+
+
 @dataclass
 class Operation:
     method: str
@@ -55,6 +72,7 @@ class Operation:
     header_params: tuple[dict[str, Any], ...]
     response_headers: dict[str, Any]
     content_types: tuple[str, ...] = ("application/json",)
+    refusals: tuple[Refusal, ...] = ()
 
 
 class Api:
@@ -70,18 +88,21 @@ class Api:
                   links: dict[str, Any] | None = None, header_params: Sequence[dict[str, Any]] = (),
                   response_headers: dict[str, Any] | None = None,
                   content_types: Sequence[str] = ("application/json",),
+                  refusals: Sequence[Refusal] = (),
                   ) -> Callable[[Callable[..., Any]], Any]:
         """Register `fn` as the view of METHOD path; `content_types` are the body media types
-        published in OpenAPI (every JSON type is accepted whatever this says)."""
+        published in OpenAPI (every JSON type is accepted whatever this says); `refusals`: those
+        of schema-valid requests, by rules the schema cannot state."""
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
             op = Operation(method, path, fn.__name__, summary, tuple(actors), body, query, response,
                            status, tuple(tags), links or {}, tuple(header_params), response_headers or {},
-                           tuple(content_types))
+                           tuple(content_types), tuple(refusals))
             self.operations.append(op)
 
             def view(**path_params: Any) -> Response:
                 kwargs: dict[str, Any] = dict(path_params)
                 kwargs["who"] = require(*op.actors)
+                check_headers(op.header_params)
                 if op.body is not None:
                     kwargs["body"] = parse_body(op.body)
                 if op.query is not None:
@@ -112,6 +133,16 @@ def _as_reference(missing: ApiError, path_params: dict[str, Any], body: BaseMode
     fields = [f for f in missing.fields if f in sent] or [
         name for name, value in sent.items() if ident is not None and value == ident]
     return ReferenceNotFound(missing, fields) if fields else missing
+
+
+def check_headers(params: Sequence[dict[str, Any]]) -> None:
+    """Header parameters sent against their published pattern: 422 naming the header."""
+    for param in params:
+        pattern = param.get("schema", {}).get("pattern")
+        value = request.headers.get(param["name"])
+        if pattern and value is not None and re.search(pattern, value) is None:
+            raise ValidationFailed(f"{param['name']} : valeur {value!r} mal formée (motif {pattern})",
+                                   fields=[param["name"]])
 
 
 def parse_json_object() -> dict[str, Any]:
@@ -170,4 +201,5 @@ def path_params(path: str) -> list[str]:
     return re.findall(r"<(?:[a-z]+:)?([a-zA-Z_]+)>", path)
 
 
-__all__ = ["Api", "Identity", "PROBLEM_MIME", "Reply", "parse_body", "parse_json_object", "validate"]
+__all__ = ["Api", "Identity", "PROBLEM_MIME", "Refusal", "Reply", "parse_body", "parse_json_object",
+           "validate"]

@@ -82,8 +82,8 @@ def _operation(op: Operation, schemas: _Schemas) -> dict[str, Any]:
         required = set(query_schema.get("required", []))
         for name, prop in query_schema.get("properties", {}).items():
             params.append({"name": name, "in": "query", "required": name in required,
-                           "schema": prop, **({"description": prop["description"]}
-                                              if "description" in prop else {})})
+                           "schema": _never_null(prop), **({"description": prop["description"]}
+                                                           if "description" in prop else {})})
     params += list(op.header_params)
     responses: dict[str, Any] = {}
     success: dict[str, Any] = {"description": op.summary}
@@ -99,8 +99,14 @@ def _operation(op: Operation, schemas: _Schemas) -> dict[str, Any]:
             PROBLEM_MIME: {"schema": {"$ref": REF.format(model="Problem")}}}})
     out: dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary,
                            "tags": list(op.tags), "responses": responses}
-    if op.actors:
-        out["description"] = f"Acteurs autorisés : {', '.join(op.actors)}"
+    lines = [f"Acteurs autorisés : {', '.join(op.actors)}"] if op.actors else []
+    if op.refusals:
+        out["x-icarflex-refusals"] = [r.to_json() for r in op.refusals]
+        lines += ["Refus d'un corps conforme au schéma, par une règle qu'il ne peut pas dire :"] + [
+            f"- {r.status} {r.code}{f' ({r.rule})' if r.rule else ''} [{', '.join(r.fields)}] : {r.reason}"
+            for r in op.refusals]
+    if lines:
+        out["description"] = "\n".join(lines)
     if params:
         out["parameters"] = params
     if op.body is not None:
@@ -108,3 +114,13 @@ def _operation(op: Operation, schemas: _Schemas) -> dict[str, Any]:
         out["requestBody"] = {"required": True, "content": {
             media_type: {"schema": body_schema} for media_type in op.content_types}}
     return out
+
+
+def _never_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter's schema without pydantic's `null` branch: a parameter is absent or
+    text, never null (`?x=null` would be the string "null")."""
+    branches = [b for b in schema.get("anyOf", []) if b.get("type") != "null"]
+    if not branches or len(branches) == len(schema.get("anyOf", [])):
+        return schema
+    out = {k: v for k, v in schema.items() if k != "anyOf" and not (k == "default" and v is None)}
+    return {**out, **branches[0]} if len(branches) == 1 else {**out, "anyOf": branches}

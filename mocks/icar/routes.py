@@ -26,6 +26,10 @@ RECORD_LINKS = {
     "CreateInvoice": {"operationId": "create_invoice", "parameters": {"id": "$response.body#/id"}},
 }
 
+# The first record of a page leads to the same operations (stateful runs start from a seeded stock).
+LISTED_LINKS = {name: {"operationId": link["operationId"], "parameters": {"id": "$response.body#/items/0/id"}}
+                for name, link in RECORD_LINKS.items()}
+
 
 class IcarApi(Api):
     """An `Api` whose operations that reach OpenFlex document the two upstream errors."""
@@ -71,7 +75,7 @@ def build_api() -> IcarApi:
         return Reply(record, headers=_location(record))
 
     @api.operation("GET", "/vehicles", summary="VEH du stock ICAR", actors=USER, query=s.VehicleQuery,
-                   response=s.DmsVehicleList, tags=tags)
+                   response=s.DmsVehicleList, tags=tags, links=LISTED_LINKS)
     def list_vehicles(who: Identity, query: s.VehicleQuery) -> Any:
         return backend().list_vehicles(who.dealer, query)
 
@@ -82,7 +86,8 @@ def build_api() -> IcarApi:
 
     @api.operation("POST", "/vehicles/<record:id>/physical-entry",
                    summary="Entrée physique : N° de police, STOCK",
-                   actors=USER, body=s.PhysicalEntryRequest, response=s.DmsVehicle, tags=tags)
+                   actors=USER, body=s.PhysicalEntryRequest, response=s.DmsVehicle, tags=tags,
+                   refusals=s.REFUSALS["book_physical_entry"])
     def book_physical_entry(who: Identity, id: str, body: s.PhysicalEntryRequest) -> Any:  # noqa: A002
         return backend().book_physical_entry(who.dealer, id, body)
 
@@ -105,7 +110,8 @@ def build_api() -> IcarApi:
 
     @api.operation("POST", "/vehicles/<record:id>/invoices",
                    summary="Facturer : FACTURE, sortie poussée à OpenFlex",
-                   actors=USER, body=s.InvoiceRequest, response=s.DmsVehicle, status=201, tags=tags)
+                   actors=USER, body=s.InvoiceRequest, response=s.DmsVehicle, status=201, tags=tags,
+                   refusals=s.REFUSALS["create_invoice"])
     def create_invoice(who: Identity, id: str, body: s.InvoiceRequest) -> Any:  # noqa: A002
         return backend().create_invoice(who.dealer, id, body)
 

@@ -2,7 +2,9 @@
 
 Vehicle field types (VIN and registration patterns, mileage bounds, money) come from
 `contracts/data/vehicle.yaml`, and the DMS statuses from the lifeline, so the ICAR
-API validates exactly what the contract says.
+API validates exactly what the contract says. Every number is bounded (±(2^53 − 1) where
+the contract gives no bound: the API plumbing refuses beyond), and what JSON Schema cannot
+state (a date against today or the match) is written in the field's description.
 """
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from icarflex.contracts import load_contract
+from icarflex.mocks.common.api import Refusal
+from icarflex.mocks.common.bodies import MAX_SAFE_INTEGER
 from icarflex.mocks.icar.lifecycle import lifecycle
 from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 
@@ -19,7 +23,8 @@ def contract_type(name: str) -> Any:
     spec = load_contract().vehicle.fields[name]
     constraints: dict[str, Any] = {"description": spec.description} if spec.description else {}
     if spec.type in ("integer", "number"):
-        constraints.update(ge=spec.minimum, le=spec.maximum)
+        constraints.update(ge=-MAX_SAFE_INTEGER if spec.minimum is None else spec.minimum,
+                           le=MAX_SAFE_INTEGER if spec.maximum is None else spec.maximum)
         base: Any = int if spec.type == "integer" else float
         if spec.type == "number":
             constraints["allow_inf_nan"] = False
@@ -44,6 +49,12 @@ DmsStatus = Literal[_life.icar_statuses]  # type: ignore[valid-type]
 _REGIMES = tuple(load_contract().vehicle.vat_regimes)
 VatRegime = Literal[_REGIMES]  # type: ignore[valid-type]
 Text = Annotated[str, Strict(), Field(min_length=1, max_length=120)]
+# A value the DMS may send OpenFlex as is: a JSON scalar, numbers within the plumbing's range.
+Bound = Field(ge=-MAX_SAFE_INTEGER, le=MAX_SAFE_INTEGER)
+RawValue = (Annotated[str, Strict(), Field(max_length=500)] | Annotated[bool, Strict()]
+            | Annotated[int, Strict(), Bound] | Annotated[float, Strict(), Bound, Field(allow_inf_nan=False)]
+            | None)
+FieldName = Annotated[str, Strict(), Field(min_length=1, max_length=64)]
 
 
 def schema_extra(**extra: Any) -> Any:
@@ -55,6 +66,15 @@ def schema_extra(**extra: Any) -> Any:
                 del prop["default"]
         schema.update(extra)
     return tweak
+
+
+# Refusals of schema-valid bodies by rules JSON Schema cannot state (published per operation).
+REFUSALS = {
+    "book_physical_entry": (Refusal(422, "VALIDATION_ERROR", ("entry_date",),
+                                    "date d'entrée future, ou antérieure au rapprochement du VEH"),),
+    "create_invoice": (Refusal(422, "VALIDATION_ERROR", ("vat_recoverable",),
+                               "origine du VEH inconnue d'OpenFlex : vat_recoverable à préciser"),),
+}
 
 
 class Body(BaseModel):
@@ -82,7 +102,8 @@ class MatchRequest(Body):
 
 class PhysicalEntryRequest(Body):
     mileage: Mileage
-    entry_date: date | None = Field(None, description="date d'entrée (défaut : aujourd'hui), pas future")
+    entry_date: date | None = Field(None, description="date d'entrée (défaut : aujourd'hui) : ni future ni "
+                                    "antérieure au rapprochement du VEH (422 VALIDATION_ERROR sinon)")
     police_number: PoliceNumber | None = Field(
         None, description="remplace le N° attribué par le livre de police (scénarios négatifs) ; "
                           "\"\" : n'en envoyer aucun")
@@ -108,8 +129,9 @@ class UpdateRequest(Body):
 
 
 class OpenflexWriteRequest(Body):
-    fields: dict[str, Any] = Field(min_length=1, max_length=50,
-                                   description="champs envoyés tels quels à OpenFlex, comme le ferait le DMS")
+    fields: dict[FieldName, RawValue] = Field(
+        min_length=1, max_length=50, description="champs envoyés tels quels à OpenFlex, comme le ferait le "
+        "DMS ; OpenFlex juge l'écriture (son refus : 502 UPSTREAM_REFUSED, son problème dans `upstream`)")
 
 
 class InvoiceRequest(Body):

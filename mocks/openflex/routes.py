@@ -22,7 +22,12 @@ TITLE = "OpenFlex API VO (icarflex fake)"
 DESCRIPTION = ("Faux OpenFlex : API VO, modules Véhicules et Opportunités, appliquant le contrat "
                "d'interface ICAR DMS (paramétrage API VO, ligne de vie, règles R1–R8).")
 OPENFLEX_USER = ("openflex_user",)  # reservations and orders are made in OpenFlex's own screens
-IF_MATCH = {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
+# If-Match: "*" or a list of entity-tags, possibly empty (RFC 9110 §13.1.1, §5.6.1); the fake
+# also takes a tag without its quotes (v1 for "v1"), as careless clients send it.
+ENTITY_TAG = r'(W/)?("[\x21\x23-\x7e]*"|[\x21\x23-\x2b\x2d-\x7e]+)'
+ENTITY_TAGS = rf"^\s*(|\*|{ENTITY_TAG}(\s*,\s*{ENTITY_TAG})*)\s*$"
+IF_MATCH = {"name": "If-Match", "in": "header", "required": False,
+            "schema": {"type": "string", "pattern": ENTITY_TAGS},
             "description": "ETag lu (GET) : 412 si le véhicule a changé depuis ; * accepte toute version"}
 ETAG_HEADER = {"ETag": {"description": "Version du véhicule (forte)", "schema": {"type": "string"}}}
 CREATED_HEADERS = {**ETAG_HEADER,
@@ -89,7 +94,7 @@ def vehicle_ops(api: Api, m: Any, contract: Contract, on_vehicle: dict[str, Any]
 
     @api.operation("POST", "/vehicles", summary="Créer un véhicule (Pré-Rentrée)",
                    actors=creation_actors(contract), body=m.VehicleCreate, response=m.Vehicle, status=201,
-                   tags=("vehicles",),
+                   tags=("vehicles",), refusals=m.refusals.create_vehicle,
                    links=on_vehicle, response_headers=CREATED_HEADERS)
     def create_vehicle(who: Any, body: BaseModel) -> Any:
         return vehicle_reply(backend().create_vehicle(who.dealer, who.actor, dump(body)), api.prefix, True)
@@ -110,6 +115,7 @@ def vehicle_ops(api: Api, m: Any, contract: Contract, on_vehicle: dict[str, Any]
                    actors=vehicle_writers(contract), body=m.VehiclePatch, response=m.Vehicle,
                    tags=("vehicles",), header_params=(IF_MATCH,), response_headers=ETAG_HEADER,
                    content_types=("application/merge-patch+json", "application/json"),
+                   refusals=m.refusals.patch_vehicle,
                    links={"GetVehicle": link("get_vehicle", vehicle_id="$response.body#/id")})
     def patch_vehicle(who: Any, vehicle_id: str, body: BaseModel) -> Any:
         vehicle = backend().patch_vehicle(who.dealer, who.actor, vehicle_id, dump(body),
@@ -120,7 +126,8 @@ def vehicle_ops(api: Api, m: Any, contract: Contract, on_vehicle: dict[str, Any]
 def reservation_ops(api: Api, m: Any) -> None:
     @api.operation("POST", "/vehicles/<vehicle_id>/reservations", summary="Réserver un véhicule",
                    actors=OPENFLEX_USER, body=m.ReservationCreate, response=m.Reservation, status=201,
-                   tags=("reservations",), links={"DeleteReservation": link(
+                   tags=("reservations",), refusals=m.refusals.create_reservation,
+                   links={"DeleteReservation": link(
                        "delete_reservation", vehicle_id="$response.body#/vehicle_id",
                        reservation_id="$response.body#/id")})
     def create_reservation(who: Any, vehicle_id: str, body: BaseModel) -> Any:
@@ -152,14 +159,15 @@ def opportunity_ops(api: Api, m: Any, contract: Contract, on_vehicle: dict[str, 
 
     @api.operation("POST", "/opportunities/<opportunity_id>/trade-ins", summary="Estimation de reprise",
                    actors=estimation_actors(contract), body=m.TradeInEstimate, response=m.Vehicle, status=201,
-                   tags=("opportunities",), links=on_vehicle, response_headers=CREATED_HEADERS)
+                   tags=("opportunities",), links=on_vehicle, response_headers=CREATED_HEADERS,
+                   refusals=m.refusals.estimate_trade_in)
     def estimate_trade_in(who: Any, opportunity_id: str, body: BaseModel) -> Any:
         vehicle = backend().estimate_trade_in(who.dealer, who.actor, opportunity_id, dump(body))
         return vehicle_reply(vehicle, api.prefix, True)
 
     @api.operation("POST", "/opportunities/<opportunity_id>/order", summary="Commander un véhicule",
                    actors=OPENFLEX_USER, body=m.OrderCreate, response=m.Opportunity, status=201,
-                   tags=("opportunities",))
+                   tags=("opportunities",), refusals=m.refusals.place_order)
     def place_order(who: Any, opportunity_id: str, body: BaseModel) -> Any:
         return backend().place_order(who.dealer, who.actor, opportunity_id, dump(body))
 

@@ -33,10 +33,10 @@ from icarflex.mocks.openflex.errors import (
 )
 from icarflex.mocks.openflex.reference import IDENTITY_FIELDS, WMI_MAKES, ReferenceTable
 from icarflex.mocks.openflex.repositories import COMPONENT, MIGRATIONS, Repositories
+from icarflex.mocks.openflex.schemas import DATED_KIND
 from icarflex.mocks.openflex.vehicles import PUBLISHED, etag, etag_matches, version_of, version_tag
 
 Audit = Callable[..., None]
-DATED_KIND = "DATED"           # the one reservation kind that ends on a date
 SALE_CHANNEL = "sale_channel"  # the lifeline precondition an order satisfies (rule R5)
 CAS_TRIES = 100  # judgements of one PATCH before 409: each failed try means another write landed
 
