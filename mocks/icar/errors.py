@@ -77,6 +77,18 @@ class NotReplayable(ApiError):
         super().__init__("CONFLICT", detail, fields=[field])
 
 
+def accepted(out: Any) -> Any:
+    """The body of an accepted connector call (`connector.Outcome`); raises the upstream error of
+    a refused or failed one."""
+    if out.ok:
+        return out.body
+    entry = out.entry
+    if out.refused:
+        problem = entry.problem if isinstance(entry.problem, Mapping) else {"detail": str(entry.problem)}
+        raise UpstreamRefused(entry.status, problem, entry.id or 0)
+    raise UpstreamUnavailable(entry.error or "", entry.status, entry.attempts, entry.id or 0)
+
+
 def _strings(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]

@@ -12,17 +12,15 @@ split for good:
      REFUSED (its police number voided in the register, never reused), by a compare-and-swap
      on its state: applied once, whoever settles it. OpenFlex unreachable: it stays open (FAILED).
 An open operation (PENDING after a crash, FAILED) is pushed again, with the same values and the
-same police number, by the next call on its record, after a start (`start`), by `POST /outbox/resume`
-or by a replay of its sync entry; a re-push reads the vehicle first and sends nothing if the
-earlier one landed. No record is ever locked: an open operation is finished by whoever comes next.
+same police number, by the next call on its record, after a start (`start`), by
+`POST /outbox/resume` or by a replay of its sync entry; a re-push reads the vehicle first and
+sends nothing if the earlier one landed. No record is ever locked: an open operation is finished
+by whoever comes next. The steps themselves run in `icarflex.mocks.icar.outbox`.
 """
 from __future__ import annotations
 
-import logging
-import threading
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -33,19 +31,12 @@ from icarflex.mocks.common.journal import annotate
 from icarflex.mocks.common.store import Row, Store, Transaction, UniqueViolation
 from icarflex.mocks.icar import schemas
 from icarflex.mocks.icar.connector import ConnectorSettings, OpenFlexConnector, Outcome
-from icarflex.mocks.icar.errors import (
-    NotReplayable,
-    RecordBusy,
-    UpstreamNotFound,
-    UpstreamRefused,
-    UpstreamUnavailable,
-    WrongDmsStatus,
-)
+from icarflex.mocks.icar.errors import UpstreamNotFound, UpstreamRefused, WrongDmsStatus, accepted
 from icarflex.mocks.icar.lifecycle import lifecycle
 from icarflex.mocks.icar.migrations import MIGRATIONS
+from icarflex.mocks.icar.outbox import Intent, Operations, Prepare
 from icarflex.mocks.icar.repositories import (
     DONE,
-    FAILED,
     OPEN,
     REFUSED,
     Operation,
@@ -59,26 +50,6 @@ from icarflex.mocks.icar.synclog import CallContext, SyncLog, now
 from icarflex.mocks.icar.views import operation_json, record_json, register_json
 
 Json = dict[str, Any]
-log = logging.getLogger(__name__)
-# Operations a record has once: a second request for it while it is open is its retry, and is
-# answered with its outcome (never a second police number, never a second invoice).
-ONCE = frozenset({"physical_entry", "invoice"})
-RECORD_ATTEMPTS = 3  # another request began an operation meanwhile: settle it, try again
-
-
-@dataclass(frozen=True)
-class Intent:
-    """What an operation pushes (`change`), what shows it landed, and what the DMS then applies."""
-
-    change: dict[str, Any]
-    data: dict[str, Any] = field(default_factory=dict)
-    landed: dict[str, Any] | None = None
-    etag: str | None = None
-    register_id: int | None = None
-    police_number: str | None = None
-
-
-Prepare = Callable[[Transaction, Row], Intent]
 
 
 class IcarService:
@@ -91,14 +62,13 @@ class IcarService:
         self.connector = OpenFlexConnector(
             ConnectorSettings(settings.openflex_url, settings.key_for, settings.timeout, settings.retries,
                               settings.backoff, settings.ca_bundle, settings.mapping), self.sync_log)
-        self._appliers: dict[str, Callable[[Transaction, Operation], None]] = {
+        self.operations = Operations(store, self.outbox, self.sync_log, self.connector, {
             "physical_entry": self._apply_entry, "frevo": self._apply_frevo, "update": self._apply_update,
-            "invoice": self._apply_invoice}
+            "invoice": self._apply_invoice})
 
     def start(self) -> None:
         """After a start: push again, in the background, every operation a crash left open."""
-        if self.outbox.has_open():
-            threading.Thread(target=self._resume_quietly, name="icarflex:icar-outbox", daemon=True).start()
+        self.operations.resume_in_background()
 
     # -- reads --------------------------------------------------------------------------
     def list_vehicles(self, dealer: str, query: schemas.VehicleQuery) -> Json:
@@ -159,12 +129,12 @@ class IcarService:
             if out.entry.status == 404:
                 raise UpstreamNotFound(f"VEH {body.openflex_id} inconnu d'OpenFlex", "openflex_id",
                                        out.entry.id)
-            vehicle = self._accepted(out)
+            vehicle = accepted(out)
         else:
             key = "vin" if body.vin is not None else "registration"
             value = getattr(body, key)
             out = self.connector.find_vehicles(ctx, **{key: value})
-            items = (self._accepted(out) or {}).get("items") or []
+            items = (accepted(out) or {}).get("items") or []
             if not items:
                 raise UpstreamNotFound(f"Aucun VEH OpenFlex avec {key} {value}", key, out.entry.id)
             if len(items) > 1:
@@ -185,7 +155,7 @@ class IcarService:
         if entry_date < matched_on:  # the livre de police runs forward: no entry before the match
             raise ValidationFailed(f"La date d'entrée ne peut pas précéder le rapprochement ({matched_on})",
                                    fields=["entry_date"])
-        if self._settle_open(dealer, record_id, "physical_entry"):
+        if self.operations.settle_open(dealer, record_id, "physical_entry"):
             return self.get_vehicle(dealer, record_id)
         with_mileage = self._dms_may_write(known, self.life.mileage_field)
 
@@ -231,7 +201,7 @@ class IcarService:
     def add_frevo_line(self, dealer: str, record_id: str, body: schemas.FrevoRequest) -> Json:
         """A reconditioning cost line; the new total is pushed to frevo_realised."""
         self._record(dealer, record_id)
-        self._settle_open(dealer, record_id, "frevo")
+        self.operations.settle_open(dealer, record_id, "frevo")
 
         def prepare(unit: Transaction, record: Row) -> Intent:
             total = round(Records.frevo_total(unit, record_id) + body.amount, 2)
@@ -247,7 +217,7 @@ class IcarService:
     def update_vehicle(self, dealer: str, record_id: str, body: schemas.UpdateRequest) -> Json:
         """Mileage and VAT regime, DMS-owned data, pushed as they are."""
         self._record(dealer, record_id)
-        self._settle_open(dealer, record_id, "update")
+        self.operations.settle_open(dealer, record_id, "update")
         change = body.model_dump(exclude_none=True)
         values = {k: _bool_or_none(v) if isinstance(v, bool) else v for k, v in change.items()}
         return self._operate(dealer, record_id, "update", (self.life.arrival, self.life.stock),
@@ -262,7 +232,7 @@ class IcarService:
         record = self._record(dealer, record_id)
         out = self.connector.patch_vehicle(self._ctx(record, "openflex_write"), record["openflex_id"],
                                            body.fields)
-        self._accepted(out)
+        accepted(out)
         return {"record": self.get_vehicle(dealer, record_id), "sync": self.sync_log.get(out.entry.id or 0),
                 "openflex": out.body}
 
@@ -270,12 +240,12 @@ class IcarService:
     def create_invoice(self, dealer: str, record_id: str, body: schemas.InvoiceRequest) -> Json:
         """FACTURE, and {status: SORTIE, invoiced_sale_price, vat_recoverable} pushed."""
         known = self._record(dealer, record_id)
-        if self._settle_open(dealer, record_id, "invoice"):
+        if self.operations.settle_open(dealer, record_id, "invoice"):
             return self.get_vehicle(dealer, record_id)
         if known["status"] != self.life.stock:  # before any call to OpenFlex
             raise WrongDmsStatus(known["status"], (self.life.stock,), "invoice")
         read = self.connector.get_vehicle(self._ctx(known, "invoice"), known["openflex_id"])
-        vehicle = self._accepted(read) or {}
+        vehicle = accepted(read) or {}
         origin = vehicle.get("origin")
         vat, source = self._vat(vehicle, body.vat_recoverable)
         change: Json = {"status": self.life.exit, self.life.invoiced_price_field: body.invoiced_sale_price}
@@ -315,122 +285,21 @@ class IcarService:
                  prepare: Prepare) -> Json:
         """Record the operation (step 1), push and settle it (steps 2 and 3); the record after it."""
         annotate(vehicle_id=record_id)
-        op = self._begin(dealer, record_id, operation, statuses, prepare)
+        op = self.operations.begin(dealer, record_id, operation, statuses, prepare)
         if op is not None:
-            self._finish(*self._drive(op, resume=False))
+            self.operations.finish(*self.operations.drive(op, resume=False))
         return self.get_vehicle(dealer, record_id)
 
-    def _begin(self, dealer: str, record_id: str, operation: str, statuses: tuple[str, ...],
-               prepare: Prepare) -> Operation | None:
-        """Step 1, in one unit of work. None: a request for the same once-only operation, begun
-        meanwhile by another caller, has just been settled (its outcome is this one's)."""
-        for _ in range(RECORD_ATTEMPTS):
-            try:
-                with self.store.transaction() as unit:
-                    record = Records.locked(unit, dealer, record_id)
-                    if record is None:
-                        raise NotFound("VEH ICAR", record_id)
-                    if record["status"] not in statuses:
-                        raise WrongDmsStatus(record["status"], statuses, operation)
-                    intent = prepare(unit, record)
-                    op_id = Outbox.add(unit, {
-                        "dealer": dealer, "record_id": record_id, "openflex_id": record["openflex_id"],
-                        "operation": operation, "change": intent.change,
-                        "landed": intent.landed if intent.landed is not None else intent.change,
-                        "data": intent.data, "etag": intent.etag, "register_id": intent.register_id,
-                        "police_number": intent.police_number, "last_sync_id": None,
-                        "created_at": now(), "updated_at": now()})
-            except UniqueViolation:  # the record's open operation, begun by another request
-                if self._settle_open(dealer, record_id, operation):
-                    return None
-                continue
-            op = self.outbox.get(op_id)
-            assert op is not None
-            return op
-        raise RecordBusy(record_id, operation)
-
-    def _drive(self, op: Operation, *, resume: bool) -> tuple[Operation, Outcome]:
-        """Steps 2 and 3: push the operation and settle it by its outcome (once, whoever wins)."""
-        ctx = CallContext(op.dealer, op.operation, op.record_id, op.openflex_id, op.id)
-        out = self.connector.patch_vehicle(ctx, op.openflex_id, op.change, None if resume else op.etag,
-                                           landed=op.landed, resume=resume)
-        state = DONE if out.ok else REFUSED if out.refused else FAILED
-        with self.store.transaction() as unit:
-            if Outbox.settle(unit, op.id, state, out.entry.id, now()) and state != FAILED:
-                if state == DONE:
-                    self._appliers[op.operation](unit, op)
-                else:
-                    PoliceRegister.set_state(unit, op.register_id, "REFUSED")  # a struck line, kept
-        final = self.outbox.get(op.id)
-        assert final is not None
-        return final, out
-
-    def _finish(self, op: Operation, out: Outcome) -> None:
-        """Raise what the client must hear unless the operation is DONE."""
-        if op.state == DONE:
-            return
-        if op.state == REFUSED:  # by this push, or by another caller's (its entry then tells)
-            entry = self.sync_log.get(op.last_sync_id or 0) or {}
-            problem = entry.get("problem")
-            problem = problem if isinstance(problem, Mapping) else {"detail": str(problem)}
-            raise UpstreamRefused(entry.get("status"), problem, op.last_sync_id or 0, op.id)
-        entry = out.entry
-        raise UpstreamUnavailable(entry.error or "", entry.status, entry.attempts, entry.id or 0, op.id)
-
-    def _settle_open(self, dealer: str, record_id: str, operation: str) -> bool:
-        """Settle the record's open operation, if any, before anything else is done to it (its
-        order kept). True: it was this same once-only operation, and it is DONE. Raises while
-        OpenFlex stays unreachable, and the refusal of the same once-only operation."""
-        op = self.outbox.open_for(dealer, record_id)
-        if op is None:
-            return False
-        final, out = self._drive(op, resume=True)
-        same = final.operation == operation and operation in ONCE
-        if final.state == FAILED or (same and final.state == REFUSED):
-            self._finish(final, out)
-        return same and final.state == DONE
-
     def resume_operations(self, dealer: str | None) -> Json:
-        """Push again every open operation (of the dealer; all for None), oldest first."""
-        settled: list[Operation] = []
-        after = 0
-        while batch := self.outbox.page(dealer, OPEN, after, 100):
-            for op in batch:
-                settled.append(self._drive(op, resume=True)[0])
-            after = batch[-1].id
-        return {"items": [operation_json(op) for op in settled], "next_after": after}
-
-    def _resume_quietly(self) -> None:
-        try:
-            self.resume_operations(None)
-        except Exception:  # noqa: BLE001 - at start, in the background: the next call retries
-            log.exception("reprise des opérations ICAR en attente")
+        """The recovery call: push again every open operation (of the dealer; all for None)."""
+        settled = self.operations.resume(dealer)
+        return {"items": [operation_json(op) for op in settled],
+                "next_after": settled[-1].id if settled else 0}
 
     def replay_sync_entry(self, dealer: str | None, entry_id: int) -> Json:
-        """Push a FAILED write of the sync log again, with the same values (the same police
-        number): its operation, still open, is settled by it."""
-        entry = self.sync_log.get(entry_id, dealer)
-        if entry is None:
-            raise NotFound("Entrée du journal de synchro", str(entry_id))
-        if entry["outcome"] != FAILED:
-            raise NotReplayable(f"L'entrée {entry_id} est {entry['outcome']} : seule une entrée FAILED "
-                                "se rejoue", "outcome")
-        if entry["method"] != "PATCH":
-            raise NotReplayable(f"L'entrée {entry_id} est une lecture ({entry['method']}) : seule une "
-                                "écriture se rejoue", "method")
-        if entry["outbox_id"] is None:  # a raw write (openflex-writes): pushed again as it was
-            ctx = CallContext(entry["dealer"], entry["operation"], entry["record_id"], entry["openflex_id"])
-            out = self.connector.patch_vehicle(ctx, entry["openflex_id"], entry["body"])
-            self._accepted(out)
-            return self._replayed(None, out, entry)
-        op = self.outbox.get(entry["outbox_id"])
-        if op is None or not op.open:
-            state = op.state if op else "effacée"
-            raise NotReplayable(f"L'opération {entry['outbox_id']} de l'entrée {entry_id} est déjà {state}",
-                                "outbox_id")
-        final, out = self._drive(op, resume=True)
-        self._finish(final, out)
-        return self._replayed(final, out, entry)
+        """Push a FAILED write of the sync log again, with its values (its police number)."""
+        op, out, entry = self.operations.replay(dealer, entry_id)
+        return self._replayed(op, out, entry)
 
     def _replayed(self, op: Operation | None, out: Outcome, entry: Json) -> Json:
         record = self.records.get(entry["dealer"], entry["record_id"] or "")
@@ -448,16 +317,6 @@ class IcarService:
         if body is None or (body.get("settings") or {}).get(MASTER_SETTING):
             return True
         return bool(((body.get("fields") or {}).get(field) or {}).get("dms_modifiable", True))
-
-    def _accepted(self, out: Outcome) -> Any:
-        """The body of an accepted call; raises the upstream error of a refused or failed one."""
-        if out.ok:
-            return out.body
-        entry = out.entry
-        if out.refused:
-            problem = entry.problem if isinstance(entry.problem, Mapping) else {"detail": str(entry.problem)}
-            raise UpstreamRefused(entry.status, problem, entry.id or 0)
-        raise UpstreamUnavailable(entry.error or "", entry.status, entry.attempts, entry.id or 0)
 
     def _ctx(self, record: Row, operation: str) -> CallContext:
         return CallContext(record["dealer"], operation, record["id"], record["openflex_id"])
@@ -487,7 +346,7 @@ class IcarService:
         out = self.connector.find_vehicles(CallContext(dealer, "seed"), status=self.life.openflex_entry,
                                            limit=min(500, count * 4))
         taken: list[str] = []
-        for vehicle in (self._accepted(out) or {}).get("items") or []:
+        for vehicle in (accepted(out) or {}).get("items") or []:
             if len(taken) >= count:
                 break
             if self.records.by_openflex_id(dealer, str(vehicle.get("id"))) is not None:

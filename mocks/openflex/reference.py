@@ -149,8 +149,11 @@ def make_vin(rnd: random.Random, wmi: str) -> str:
 
 
 def make_registration(fake: Faker) -> str:
-    """A SIV plate (AA-123-AA): letters without I, O, U; never 000."""
+    """A SIV plate (AA-123-AA): letters without I, O, U; never 000; never the pair SS, nor WW on
+    the left (contracts/data/vehicle.yaml, format SIV)."""
     number = fake.random.randrange(1, 1000)
     first = "".join(fake.random.choice(SIV_LETTERS) for _ in range(2))
     last = "".join(fake.random.choice(SIV_LETTERS) for _ in range(2))
+    first = {"SS": "ST", "WW": "WX"}.get(first, first)  # mapped, not drawn again: the same stream
+    last = {"SS": "ST"}.get(last, last)
     return f"{first}-{number:03d}-{last}"
