@@ -38,11 +38,14 @@ def replay_vehicles(count: int, seed: int, concurrency: int = 1,
 
     OpenFlex's referential holds a vehicle for each (each is taken in as RECONCILED, rule R2);
     each runner is given its own share of it, so no two runners take in the same VIN."""
-    reference = {"REFERENCE_SIZE": max(DEFAULT_REFERENCE_SIZE, count + count // 10)}
+    # Journals large enough to hold the whole replay: runners reading theirs concurrently must
+    # not find entries trimmed before they read them.
+    journal = {"JOURNAL_LIMIT": max(10_000, count * 200)}
+    reference = {"REFERENCE_SIZE": max(DEFAULT_REFERENCE_SIZE, count + count // 10), **journal}
     concurrency = max(1, min(concurrency, count))
     shares = [count // concurrency + (1 if n < count % concurrency else 0) for n in range(concurrency)]
     outcomes: list[bool] = []
-    with local_fakes(openflex_config=reference) as fakes:
+    with local_fakes(openflex_config=reference, icar_config=journal) as fakes:
         runners = [Runner(Targets(fakes.openflex_url, fakes.icar_url), seed=seed + n, negative=False)
                    for n in range(concurrency)]
         pool = runners[0]._reference_vehicles()
