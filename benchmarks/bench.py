@@ -1,7 +1,7 @@
 """Measure icarflex side by side, in one run, and print ratios.
 
     python -m benchmarks.bench [--seconds 5] [--connections 20] [--vehicles 1000] [--threads 8]
-                               [--runs 2] [--concurrency 4] [--skip-prism] [--skip-postgres]
+                               [--runs 2] [--concurrency 1] [--skip-prism] [--skip-postgres]
                                [--skip-replay] [--json FILE]
 
 1. Cold start of `icarflex serve` (until both fakes answer /__admin/health).
@@ -305,7 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=2, help="measured runs per load; the best is kept")
     parser.add_argument("--vehicles", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=2025)
-    parser.add_argument("--concurrency", type=int, default=4, help="replay runners at once")
+    parser.add_argument("--concurrency", type=int, default=1,
+                        help="replay runners at once (above 1 fails at 1,000 vehicles: open)")
     parser.add_argument("--skip-prism", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-http", action="store_true")
