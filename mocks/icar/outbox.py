@@ -31,6 +31,7 @@ from icarflex.mocks.icar.repositories import (
     DONE,
     FAILED,
     OPEN,
+    PENDING,
     REFUSED,
     Operation,
     Outbox,
@@ -44,6 +45,9 @@ log = logging.getLogger(__name__)
 # Operations a record has once: a second request for it while it is open is its retry, and is
 # answered with its outcome (never a second police number, never a second invoice).
 ONCE = frozenset({"physical_entry", "invoice"})
+# A refused operation replayed once its cause is fixed (the match corrected, R10): the entry
+# booked in the livre de police keeps its police number, which the replay pushes again.
+REPLAYABLE_REFUSALS = frozenset({"physical_entry"})
 RECORD_ATTEMPTS = 3  # another request began an operation meanwhile: settle it, try again
 
 
@@ -165,9 +169,10 @@ class Operations:
         entry = self.sync_log.get(entry_id, dealer)
         if entry is None:
             raise NotFound("Entrée du journal de synchro", str(entry_id))
-        if entry["outcome"] != FAILED:
+        refused = entry["outcome"] == REFUSED and entry["operation"] in REPLAYABLE_REFUSALS
+        if entry["outcome"] != FAILED and not refused:
             raise NotReplayable(f"L'entrée {entry_id} est {entry['outcome']} : seule une entrée FAILED "
-                                "se rejoue", "outcome")
+                                "(ou une entrée physique refusée) se rejoue", "outcome")
         if entry["method"] != "PATCH":
             raise NotReplayable(f"L'entrée {entry_id} est une lecture ({entry['method']}) : seule une "
                                 "écriture se rejoue", "method")
@@ -177,6 +182,8 @@ class Operations:
             accepted(out)
             return None, out, entry
         op = self.outbox.get(entry["outbox_id"])
+        if refused and op is not None and op.state == REFUSED:
+            op = self._reopen(op, entry_id)
         if op is None or not op.open:
             state = op.state if op else "effacée"
             raise NotReplayable(f"L'opération {entry['outbox_id']} de l'entrée {entry_id} est déjà {state}",
@@ -185,3 +192,17 @@ class Operations:
         self.finish(final, out)
         return final, out, entry
 
+    def _reopen(self, op: Operation, entry_id: int) -> Operation | None:
+        """Open a refused physical entry again, with its police number, if it is still the
+        record's last one (a later entry took another number: this one stays struck)."""
+        if self.outbox.latest(op.dealer, op.record_id, op.operation) != op.id:
+            raise NotReplayable(f"L'entrée {entry_id} n'est plus la dernière {op.operation} du VEH "
+                                f"{op.record_id}", "outbox_id")
+        try:
+            with self.store.transaction() as unit:
+                if Outbox.reopen(unit, op.id, now()):
+                    PoliceRegister.set_state(unit, op.register_id, PENDING)
+        except UniqueViolation:
+            busy = f"Une opération est en cours sur le VEH {op.record_id}"
+            raise NotReplayable(busy, "outbox_id") from None
+        return self.outbox.get(op.id)

@@ -181,6 +181,18 @@ class Outbox:
             f"UPDATE icar_outbox SET state = ?, attempts = attempts + 1, last_sync_id = ?, updated_at = ? "
             f"WHERE id = ? AND state IN ({marks})", (state, sync_id, at, op_id, *OPEN)) == 1
 
+    @staticmethod
+    def reopen(unit: Transaction, op_id: int, at: str) -> bool:
+        """A REFUSED operation opened again (FAILED), to be pushed once its cause is fixed;
+        False when it was not REFUSED any more (`UniqueViolation`: the record has one open)."""
+        return unit.execute("UPDATE icar_outbox SET state = ?, updated_at = ? WHERE id = ? AND state = ?",
+                            (FAILED, at, op_id, REFUSED)) == 1
+
+    def latest(self, dealer: str, record_id: str, operation: str) -> int | None:
+        """The id of the record's last operation of this kind."""
+        return self.store.scalar("SELECT MAX(id) FROM icar_outbox WHERE dealer = ? AND record_id = ? "
+                                 "AND operation = ?", (dealer, record_id, operation))
+
     def get(self, op_id: int) -> Operation | None:
         row = self.store.one("SELECT * FROM icar_outbox WHERE id = ?", (op_id,))
         return Operation.from_row(row) if row else None

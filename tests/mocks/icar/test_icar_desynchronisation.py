@@ -60,3 +60,29 @@ def test_an_entry_openflex_refuses_is_reported_and_settled_once_the_match_is_cor
     assert entered.status_code == 200, entered.text
     assert systems.openflex_vehicle(created["id"])["police_number"] == entered.json()["police_number"]
     assert desyncs(systems) == [(DESYNC_RESOLVED, "R10")]
+
+
+def test_a_refused_entry_replayed_once_the_match_is_corrected_pushes_the_same_police_number(systems):
+    created = systems.vehicle(vin=UNKNOWN_VIN, registration=None)
+    record = systems.icar("POST", "/vehicles/match", {"openflex_id": created["id"]}).json()
+    refused = systems.icar("POST", f"/vehicles/{record['id']}/physical-entry", {"mileage": 43_000})
+    assert refused.status_code == 502, refused.text
+    entry = systems.sync_log(operation="physical_entry")[-1]
+    number = entry["body"]["police_number"]
+    register = systems.icar("GET", "/police-register").json()["items"]
+    assert [(e["number"], e["state"]) for e in register] == [(number, "REFUSED")]
+    again = systems.icar("POST", f"/sync-log/{entry['id']}/replay")  # the cause is not fixed yet
+    assert again.status_code == 502, again.text
+
+    fixed = systems.openflex("PATCH", f"/vehicles/{created['id']}", {"vin": systems.reference(3)["vin"]})
+    assert fixed.json()["reconciliation"] == "RECONCILED", fixed.text
+    replay = systems.icar("POST", f"/sync-log/{entry['id']}/replay")
+    assert replay.status_code == 200, replay.text
+    assert (replay.json()["record"]["status"], replay.json()["record"]["police_number"]) == ("STOCK", number)
+    vehicle = systems.openflex_vehicle(created["id"])
+    assert (vehicle["status"], vehicle["police_number"]) == ("ENTREE_PHYSIQUE", number)
+    register = systems.icar("GET", "/police-register").json()["items"]
+    assert [(e["number"], e["state"]) for e in register] == [(number, "BOOKED")]  # one line, no gap
+    assert desyncs(systems) == [(DESYNC_RESOLVED, "R10")]
+    settled = systems.icar("POST", f"/sync-log/{entry['id']}/replay")
+    assert (settled.status_code, settled.json()["fields"]) == (409, ["outbox_id"])
