@@ -137,7 +137,7 @@ def test_a_bad_dealer_or_cursor_is_a_problem_naming_it(fakes: LocalFakes) -> Non
         assert reply.status_code == 422 and reply.json()["fields"] == [field]
 
 
-def test_a_fake_without_its_peer_shows_its_own_side_and_says_why(fakes: LocalFakes) -> None:
+def test_a_fake_without_its_peer_shows_its_own_side_and_says_why(fakes: LocalFakes, entered: dict) -> None:
     app = fakes.icar.app
     peer, app.config["PEER_URL"] = app.config["PEER_URL"], None
     try:
