@@ -24,7 +24,7 @@ from icarflex.mocks.common.store import (
     StoreUnavailable,
     UniqueViolation,
 )
-from icarflex.mocks.common.store.schema import COUNTER_SQL, append, migrate, statements
+from icarflex.mocks.common.store.schema import SqlUnit, migrate, statements
 from psycopg import errors as pg_errors
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -59,7 +59,7 @@ def _cause(exc: BaseException) -> str:
     return " ".join(first.rsplit("failed: ", 1)[-1].split()) if "failed: " in first else first
 
 
-class _Tx:
+class _Tx(SqlUnit):
     dialect = "postgresql"
 
     def __init__(self, conn: psycopg.Connection[Row], location: str) -> None:
@@ -88,23 +88,6 @@ class _Tx:
 
     def one(self, sql: str, params: Params = (), *, lock: bool = False) -> Row | None:
         return self._run(f"{sql} FOR UPDATE" if lock else sql, params).fetchone()
-
-    def scalar(self, sql: str, params: Params = ()) -> Any:
-        row = self._run(sql, params).fetchone()
-        return None if row is None else next(iter(row.values()))
-
-    def insert(self, table: str, values: dict[str, Any], *, returning: str | None = None) -> Any:
-        sql = f"INSERT INTO {table} ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})"
-        if returning is None:
-            self._run(sql, tuple(values.values()))
-            return None
-        return self.scalar(f"{sql} RETURNING {returning}", tuple(values.values()))
-
-    def next_number(self, name: str, count: int = 1) -> int:
-        return int(self.scalar(COUNTER_SQL, (name, count)))
-
-    def append(self, table: str, key: str, rows: list[dict[str, Any]], counter: str | None = None) -> int:
-        return append(self, table, key, rows, counter)
 
     def script(self, ddl: str) -> None:
         for statement in statements(ddl.format(**TOKENS)):

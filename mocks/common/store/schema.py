@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from icarflex.mocks.common.store import Migration, StoreRefused, Transaction
+from icarflex.mocks.common.store import Migration, Params, StoreRefused, Transaction
 
 SCHEMA_TABLE = "icarflex_schema"
 # Tables of icarflex before schema versions (0.1): named to tell the user what the file is.
@@ -98,3 +98,28 @@ def append(tx: Transaction, table: str, key: str, rows: list[dict[str, Any]],
 
 COUNTER_SQL = ("INSERT INTO icarflex_counters (name, value) VALUES (?, ?) ON CONFLICT (name) "
                "DO UPDATE SET value = icarflex_counters.value + excluded.value RETURNING value")
+
+
+class SqlUnit:
+    """What both backends' units of work derive from their one `_run(sql, params)` (a cursor
+    whose rows are dicts): scalar reads, inserts, counters and appends, written once."""
+
+    def _run(self, sql: str, params: Params) -> Any:
+        raise NotImplementedError
+
+    def scalar(self, sql: str, params: Params = ()) -> Any:
+        row = self._run(sql, params).fetchone()
+        return None if row is None else next(iter(row.values()))
+
+    def insert(self, table: str, values: dict[str, Any], *, returning: str | None = None) -> Any:
+        sql = f"INSERT INTO {table} ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})"
+        if returning is None:
+            self._run(sql, tuple(values.values()))
+            return None
+        return self.scalar(f"{sql} RETURNING {returning}", tuple(values.values()))
+
+    def next_number(self, name: str, count: int = 1) -> int:
+        return int(self.scalar(COUNTER_SQL, (name, count)))
+
+    def append(self, table: str, key: str, rows: list[dict[str, Any]], counter: str | None = None) -> int:
+        return append(self, table, key, rows, counter)  # type: ignore[arg-type] - a Transaction

@@ -36,7 +36,7 @@ from icarflex.mocks.common.store import (
     StoreUnavailable,
     UniqueViolation,
 )
-from icarflex.mocks.common.store.schema import COUNTER_SQL, append, migrate, statements
+from icarflex.mocks.common.store.schema import SqlUnit, migrate, statements
 
 BUSY_TIMEOUT_S = 30.0  # another process's writer: wait this long for SQLite's lock
 TOKENS = {"id": "INTEGER PRIMARY KEY AUTOINCREMENT", "real": "REAL", "bigint": "INTEGER"}
@@ -57,7 +57,7 @@ def _translate(exc: sqlite3.Error, location: str) -> StoreError:
     return StoreError(f"{location} : {exc}")
 
 
-class _Tx:
+class _Tx(SqlUnit):
     dialect = "sqlite"
 
     def __init__(self, conn: sqlite3.Connection, location: str) -> None:
@@ -83,23 +83,6 @@ class _Tx:
 
     def one(self, sql: str, params: Params = (), *, lock: bool = False) -> Row | None:
         return self._run(sql, params).fetchone()
-
-    def scalar(self, sql: str, params: Params = ()) -> Any:
-        row = self._run(sql, params).fetchone()
-        return None if row is None else next(iter(row.values()))
-
-    def insert(self, table: str, values: dict[str, Any], *, returning: str | None = None) -> Any:
-        sql = f"INSERT INTO {table} ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})"
-        if returning is None:
-            self._run(sql, tuple(values.values()))
-            return None
-        return self.scalar(f"{sql} RETURNING {returning}", tuple(values.values()))
-
-    def next_number(self, name: str, count: int = 1) -> int:
-        return int(self.scalar(COUNTER_SQL, (name, count)))
-
-    def append(self, table: str, key: str, rows: list[dict[str, Any]], counter: str | None = None) -> int:
-        return append(self, table, key, rows, counter)
 
     def script(self, ddl: str) -> None:
         for statement in statements(ddl.format(**TOKENS)):
