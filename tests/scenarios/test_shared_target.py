@@ -15,6 +15,7 @@ from icarflex.mocks.icar.app import create_app as create_icar
 from icarflex.mocks.openflex.app import create_app as create_openflex
 from icarflex.scenarios.results import ScenarioResult
 from icarflex.scenarios.runner import Runner, Silent, Targets
+from icarflex.scenarios.sandbox import Sandbox
 
 ADMIN, OPENFLEX_USER, ICAR_USER = "demo-admin-key", "demo-openflex-key", "demo-icar-key"
 
@@ -50,13 +51,14 @@ class ForeignSplit(Silent):
             "trade_in_price": 6_000.0})
         assert created.status_code == 201, created.text
         self.vehicle_id = created.json()["id"]
-        record = call("POST", f"{self.icar}/api/v1/vehicles/match", ICAR_USER, {"openflex_id": self.vehicle_id})
+        record = call("POST", f"{self.icar}/api/v1/vehicles/match", ICAR_USER,
+                      {"openflex_id": self.vehicle_id})
         assert record.status_code == 201, record.text
         down = {"error_rate": 1.0, "error_status": 503, "methods": ["PATCH"]}
         assert call("PUT", f"{self.openflex}/__admin/faults", ADMIN, down).ok
         try:
-            entry = call("POST", f"{self.icar}/api/v1/vehicles/{record.json()['id']}/physical-entry", ICAR_USER,
-                         {"mileage": 43_000})
+            entry = call("POST", f"{self.icar}/api/v1/vehicles/{record.json()['id']}/physical-entry",
+                         ICAR_USER, {"mileage": 43_000})
             assert entry.status_code == 504, entry.text
         finally:
             assert call("PUT", f"{self.openflex}/__admin/faults", ADMIN, {}).ok
@@ -94,3 +96,21 @@ def test_two_runners_replaying_at_once_on_one_dealer_are_both_green(served: tupl
     assert len(results) == 2
     for result in results:
         assert result.ok, [(c.name, c.detail) for c in result.final_checks if not c.ok]
+
+
+def test_two_dealers_on_one_target_each_number_their_own_invoices(served: tuple[str, str]) -> None:
+    """Each dealer's invoices are its own sequence: the second dealer's first invoice is no 500
+    on the first dealer's number."""
+    openflex, icar = served
+    numbers = []
+    for _ in range(2):
+        sandbox = Sandbox.create(openflex, icar, ADMIN)
+        keys = {**sandbox.keys, "admin": sandbox.own_admin_key, "icar": sandbox.keys["icar_user"]}
+        with Runner(Targets(openflex, icar, keys=keys, dealer=sandbox.dealer), negative=False) as runner:
+            result = runner.run(["casse"])
+        assert result.ok, [c.detail for s in result.scenarios for st in s.steps for c in st.checks
+                           if not c.ok]
+        icar_id = result.scenarios[0].vehicle["icar_id"]
+        record = call("GET", f"{icar}/api/v1/vehicles/{icar_id}", keys["icar"])
+        numbers.append(record.json()["invoice"]["number"])
+    assert numbers[0] == numbers[1]  # both dealers' first invoice of the year
