@@ -54,7 +54,6 @@ from icarflex.scenarios.results import (
 from icarflex.scenarios.sandbox import Sandbox, SandboxUnavailable
 
 REFERENCE_PAGE = 500  # the most vehicles of the referential one read returns (docs/api.md)
-DMS_ACTOR = load_contract().dms_actor  # the actor of the ICAR connector's calls on OpenFlex
 
 
 @dataclass(frozen=True)
@@ -177,7 +176,7 @@ class Runner:
         if path.startswith("/__"):
             return  # the simulator's controls (/__admin/) are not journaled; the API is, under any prefix
         separate = client.system == "icar" and record and client.on_call is not None
-        dms_read = client.system == "openflex" and client.actor == DMS_ACTOR
+        dms_read = client.system == "openflex" and client.actor == self.contract.dms_actor
         if separate or (self._pending is not None and (record or dms_read)):
             self._entries += self._drain()
         self._unread = True
@@ -214,7 +213,7 @@ class Runner:
         self._cursor = reply.body.get("next_after", self._cursor)
         entries = reply.body.get("items") or []
         if pending is not None:
-            pending.effects = [e for e in entries if e.get("actor") == DMS_ACTOR]
+            pending.effects = [e for e in entries if e.get("actor") == self.contract.dms_actor]
         return entries
 
     # -- a run ---------------------------------------------------------------------
