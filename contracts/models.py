@@ -184,6 +184,22 @@ class IcarStatus(Strict):
     source: Literal["guide", "inferred"]
 
 
+class PendingMapping(Strict):
+    """An ICAR status a vehicle may show beside an OpenFlex status while a step is still to be made
+    in OpenFlex, under some rows of the parameterization (lifeline.yaml `icar_pending`): allowed
+    mid-journal, a finding when a journal ends with it."""
+
+    icar: str
+    when: dict[str, bool] = Field(min_length=1)  # parameterization row → the value it must have
+    until: str                                   # the OpenFlex status that closes the gap
+    source: Literal["guide", "inferred"]
+    reason: str                                  # French, for the dealer
+
+    def holds_under(self, settings: Any) -> bool:
+        """Do `settings` (`settings[row]` → bool) hold every row of `when`?"""
+        return all(settings[row] == value for row, value in self.when.items())
+
+
 class Status(Strict):
     id: str
     label: str
@@ -191,6 +207,7 @@ class Status(Strict):
     source: Literal["guide", "inferred"]
     mapping_source: Literal["guide", "inferred"]
     published: bool = False
+    icar_pending: tuple[PendingMapping, ...] = ()
 
 
 class Transition(Strict):
@@ -526,6 +543,24 @@ class Contract:
         """The many-to-one mapping OpenFlex → ICAR (guide §1, rule R3)."""
         return self.statuses[openflex_status].icar
 
+    def icar_statuses_for(self, openflex_status: str, settings: Any = None, *,
+                          final: bool = False) -> tuple[str, ...]:
+        """The ICAR statuses rule R3 accepts beside `openflex_status` under `settings` (a dealer's
+        parameterization, `settings[row]` → bool): the mapping's, then each pending one whose rows
+        hold (lifeline.yaml `icar_pending`) — not at the end of a journal (`final`), where a step
+        still to be made in OpenFlex is a finding."""
+        status = self.statuses[openflex_status]
+        pending = () if final or settings is None else tuple(
+            p.icar for p in status.icar_pending if p.holds_under(settings))
+        return (status.icar, *pending)
+
+    def pending_mapping(self, openflex_status: str, icar_status: str, settings: Any) -> PendingMapping | None:
+        """The pending mapping that lets ICAR show `icar_status` beside `openflex_status` under
+        `settings`, if one does."""
+        status = self.statuses.get(openflex_status)
+        return next((p for p in (status.icar_pending if status else ())
+                     if p.icar == icar_status and p.holds_under(settings)), None)
+
     def transition(self, from_: str | None, to: str, destination: str | None) -> Transition | None:
         for t in self.lifeline.transitions:
             if t.from_ == from_ and t.to == to:
@@ -645,8 +680,18 @@ class Contract:
         return problems
 
     def _check_statuses(self) -> list[str]:
-        return [f"lifeline.yaml: status {status.id!r}: unknown ICAR status {status.icar!r}"
-                for status in self.lifeline.statuses if status.icar not in self.icar_statuses]
+        problems = [f"lifeline.yaml: status {status.id!r}: unknown ICAR status {status.icar!r}"
+                    for status in self.lifeline.statuses if status.icar not in self.icar_statuses]
+        for status in self.lifeline.statuses:
+            for pending in status.icar_pending:
+                row = f"lifeline.yaml: status {status.id!r}: icar_pending {pending.icar!r}"
+                if pending.icar not in self.icar_statuses:
+                    problems.append(f"{row}: unknown ICAR status")
+                problems += [f"{row}: when: {r!r} is not a row of parameterization.yaml"
+                             for r in pending.when if r not in self.rows]
+                if not any(t.from_ == status.id and t.to == pending.until for t in self.lifeline.transitions):
+                    problems.append(f"{row}: until: no transition {status.id}->{pending.until}")
+        return problems
 
     @cached_property
     def preamble_points(self) -> dict[str, PreamblePoint]:
