@@ -368,6 +368,9 @@ class WorkflowStep(Strict):
     rules: tuple[str, ...]
     # What in the guide states the step: §1 points (rules.yaml `preamble`) or §2 rows. None: inferred.
     guide: tuple[str, ...] = ()
+    # The ICAR status after the step when it is not the mapping's: one pending beside `status`
+    # (lifeline.yaml `icar_pending`, e.g. invoiced in ICAR while the exit is OpenFlex's to make).
+    icar_status: str | None = None
 
     @property
     def inferred(self) -> bool:
@@ -478,6 +481,11 @@ class Contract:
     def rows(self) -> dict[str, ParameterRow]:
         return {row.id: row for row in self.parameterization.rows}
 
+    def rows_fr(self, values: dict[str, bool]) -> str:
+        """Rows of the parameterization with a value, as a dealer reads them (« … à NON »)."""
+        return ", ".join(f"{self.rows[row].label} à {'OUI' if value else 'NON'}"
+                         for row, value in values.items())
+
     def rows_of(self, kind: RowKind) -> list[ParameterRow]:
         return [row for row in self.parameterization.rows if row.kind == kind]
 
@@ -553,6 +561,10 @@ class Contract:
         pending = () if final or settings is None else tuple(
             p.icar for p in status.icar_pending if p.holds_under(settings))
         return (status.icar, *pending)
+
+    def icar_status_after(self, step: WorkflowStep) -> str:
+        """The ICAR status a workflow step leaves: its own (a pending one), else the mapping's."""
+        return step.icar_status or self.icar_status_for(step.status)
 
     def pending_mapping(self, openflex_status: str, icar_status: str, settings: Any) -> PendingMapping | None:
         """The pending mapping that lets ICAR show `icar_status` beside `openflex_status` under
@@ -721,6 +733,10 @@ class Contract:
                 problems += [f"{row}: unknown rule {r!r}" for r in step.rules if r not in self.rules]
                 if step.status not in self.statuses:
                     problems.append(f"{row}: unknown status {step.status!r}")
+                elif step.icar_status is not None and step.icar_status not in {
+                        p.icar for p in self.statuses[step.status].icar_pending}:
+                    problems.append(f"{row}: icar_status {step.icar_status!r} is no icar_pending of "
+                                    f"{step.status} (lifeline.yaml)")
                 elif step.status != previous and not self.transition(previous, step.status, destination):
                     problems.append(f"{row}: {previous}->{step.status} is not a transition "
                                     f"for destination {workflow.destination!r}")

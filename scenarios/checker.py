@@ -370,8 +370,7 @@ def _compare(contract: Contract, vehicle_id: str, icar_status: str, openflex: Ma
         return []
     pending = contract.pending_mapping(current, icar_status, settings)
     if pending is not None:  # only at the end: the step left to OpenFlex was never made
-        rows = ", ".join(f"{contract.rows[row].label} à {'OUI' if value else 'NON'}"
-                         for row, value in pending.when.items())
+        rows = contract.rows_fr(pending.when)
         message = (f"ICAR {icar_status}, OpenFlex {current} en fin de journal : {pending.reason} ({rows}) ; "
                    f"le passage en {pending.until} n'a jamais été fait dans OpenFlex")
     else:

@@ -63,7 +63,7 @@ def judge_step(runner: Runner, replay: Replay, result: StepResult, step: Step | 
     if step is None:
         return
     seen = observe(runner, replay)
-    _statuses(runner, result, seen)
+    _statuses(runner, result, seen, step)
     if refused:
         return  # the step did not happen: its expected fields would only repeat it
     try:
@@ -72,7 +72,7 @@ def judge_step(runner: Runner, replay: Replay, result: StepResult, step: Step | 
         result.checks.append(Check("attendus du scénario", False, str(exc)))
 
 
-def _statuses(runner: Runner, result: StepResult, seen: Observation) -> None:
+def _statuses(runner: Runner, result: StepResult, seen: Observation, step: Step) -> None:
     contract = runner.contract
     result.openflex_status = (seen.vehicle or {}).get("status")
     result.icar_status = (seen.record or {}).get("status")
@@ -82,9 +82,9 @@ def _statuses(runner: Runner, result: StepResult, seen: Observation) -> None:
     if seen.record is not None:
         result.checks.append(_mapping(runner, seen))
         if expected:
-            want = contract.icar_statuses_for(expected, _settings(runner))
-            result.checks.append(Check("statut ICAR", result.icar_status in want,
-                                       f"{result.icar_status} (attendu {' ou '.join(want)})"))
+            want = contract.icar_status_after(step.contract)
+            result.checks.append(Check("statut ICAR", result.icar_status == want,
+                                       f"{result.icar_status} (attendu {want})"))
 
 
 def _settings(runner: Runner) -> ApiVoSettings:
