@@ -188,11 +188,21 @@ def _statuses(contract: Contract) -> list[Block]:
         sources = [s.label for s in contract.statuses.values() if s.icar == status.id]
         icar_rows.append((Code(status.id), status.label, source_fr(status.source), ", ".join(sources)))
     icar = Table(("Statut ICAR", "Libellé", "Source", "Statuts OpenFlex correspondants"), tuple(icar_rows))
-    return [Heading(3, ANNEX_TITLES[1]),
-            Paragraph("La correspondance est plusieurs-vers-un : plusieurs statuts OpenFlex "
-                      "correspondent au même statut ICAR. « guide » : énoncé par le guide ; "
-                      "« inférée » : notre lecture, à valider."),
-            openflex, icar]
+    blocks: list[Block] = [Heading(3, ANNEX_TITLES[1]),
+                           Paragraph("La correspondance est plusieurs-vers-un : plusieurs statuts OpenFlex "
+                                     "correspondent au même statut ICAR. « guide » : énoncé par le guide ; "
+                                     "« inférée » : notre lecture, à valider."),
+                           openflex, icar]
+    pending = tuple((Code(s.id), Code(p.icar), contract.rows_fr(p.when), p.reason, Code(p.until),
+                     source_fr(p.source))
+                    for s in contract.statuses.values() for p in s.icar_pending)
+    if pending:
+        blocks += [Paragraph("Écarts admis en cours de parcours : ICAR peut afficher ce statut tant que "
+                             "l'étape reste à faire dans OpenFlex ; un journal qui s'achève ainsi est "
+                             "un constat (règle de la correspondance)."),
+                   Table(("Statut OpenFlex", "Statut ICAR admis", "Paramétrage", "Raison", "Jusqu'à",
+                          "Source"), pending)]
+    return blocks
 
 
 def _status_label(contract: Contract, status: str | None) -> Text:
@@ -264,7 +274,7 @@ def workflow_heading(workflow: Workflow) -> str:
 
 
 def _step_row(contract: Contract, index: int, step: WorkflowStep) -> tuple[Text, ...]:
-    icar = contract.icar_statuses[contract.icar_status_for(step.status)].label
+    icar = contract.icar_statuses[contract.icar_status_after(step)].label
     source: Text = ("guide : ", *_codes_of(list(step.guide))) if step.guide else Em("inférée")
     return (str(index), Code(step.id), Code(step.actor), step.action, contract.statuses[step.status].label,
             icar, ", ".join(step.rules), source)

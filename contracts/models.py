@@ -184,6 +184,22 @@ class IcarStatus(Strict):
     source: Literal["guide", "inferred"]
 
 
+class PendingMapping(Strict):
+    """An ICAR status a vehicle may show beside an OpenFlex status while a step is still to be made
+    in OpenFlex, under some rows of the parameterization (lifeline.yaml `icar_pending`): allowed
+    mid-journal, a finding when a journal ends with it."""
+
+    icar: str
+    when: dict[str, bool] = Field(min_length=1)  # parameterization row → the value it must have
+    until: str                                   # the OpenFlex status that closes the gap
+    source: Literal["guide", "inferred"]
+    reason: str                                  # French, for the dealer
+
+    def holds_under(self, settings: Any) -> bool:
+        """Do `settings` (`settings[row]` → bool) hold every row of `when`?"""
+        return all(settings[row] == value for row, value in self.when.items())
+
+
 class Status(Strict):
     id: str
     label: str
@@ -191,6 +207,7 @@ class Status(Strict):
     source: Literal["guide", "inferred"]
     mapping_source: Literal["guide", "inferred"]
     published: bool = False
+    icar_pending: tuple[PendingMapping, ...] = ()
 
 
 class Transition(Strict):
@@ -351,6 +368,9 @@ class WorkflowStep(Strict):
     rules: tuple[str, ...]
     # What in the guide states the step: §1 points (rules.yaml `preamble`) or §2 rows. None: inferred.
     guide: tuple[str, ...] = ()
+    # The ICAR status after the step when it is not the mapping's: one pending beside `status`
+    # (lifeline.yaml `icar_pending`, e.g. invoiced in ICAR while the exit is OpenFlex's to make).
+    icar_status: str | None = None
 
     @property
     def inferred(self) -> bool:
@@ -461,6 +481,11 @@ class Contract:
     def rows(self) -> dict[str, ParameterRow]:
         return {row.id: row for row in self.parameterization.rows}
 
+    def rows_fr(self, values: dict[str, bool]) -> str:
+        """Rows of the parameterization with a value, as a dealer reads them (« … à NON »)."""
+        return ", ".join(f"{self.rows[row].label} à {'OUI' if value else 'NON'}"
+                         for row, value in values.items())
+
     def rows_of(self, kind: RowKind) -> list[ParameterRow]:
         return [row for row in self.parameterization.rows if row.kind == kind]
 
@@ -525,6 +550,28 @@ class Contract:
     def icar_status_for(self, openflex_status: str) -> str:
         """The many-to-one mapping OpenFlex → ICAR (guide §1, rule R3)."""
         return self.statuses[openflex_status].icar
+
+    def icar_statuses_for(self, openflex_status: str, settings: Any = None, *,
+                          final: bool = False) -> tuple[str, ...]:
+        """The ICAR statuses rule R3 accepts beside `openflex_status` under `settings` (a dealer's
+        parameterization, `settings[row]` → bool): the mapping's, then each pending one whose rows
+        hold (lifeline.yaml `icar_pending`) — not at the end of a journal (`final`), where a step
+        still to be made in OpenFlex is a finding."""
+        status = self.statuses[openflex_status]
+        pending = () if final or settings is None else tuple(
+            p.icar for p in status.icar_pending if p.holds_under(settings))
+        return (status.icar, *pending)
+
+    def icar_status_after(self, step: WorkflowStep) -> str:
+        """The ICAR status a workflow step leaves: its own (a pending one), else the mapping's."""
+        return step.icar_status or self.icar_status_for(step.status)
+
+    def pending_mapping(self, openflex_status: str, icar_status: str, settings: Any) -> PendingMapping | None:
+        """The pending mapping that lets ICAR show `icar_status` beside `openflex_status` under
+        `settings`, if one does."""
+        status = self.statuses.get(openflex_status)
+        return next((p for p in (status.icar_pending if status else ())
+                     if p.icar == icar_status and p.holds_under(settings)), None)
 
     def transition(self, from_: str | None, to: str, destination: str | None) -> Transition | None:
         for t in self.lifeline.transitions:
@@ -645,8 +692,18 @@ class Contract:
         return problems
 
     def _check_statuses(self) -> list[str]:
-        return [f"lifeline.yaml: status {status.id!r}: unknown ICAR status {status.icar!r}"
-                for status in self.lifeline.statuses if status.icar not in self.icar_statuses]
+        problems = [f"lifeline.yaml: status {status.id!r}: unknown ICAR status {status.icar!r}"
+                    for status in self.lifeline.statuses if status.icar not in self.icar_statuses]
+        for status in self.lifeline.statuses:
+            for pending in status.icar_pending:
+                row = f"lifeline.yaml: status {status.id!r}: icar_pending {pending.icar!r}"
+                if pending.icar not in self.icar_statuses:
+                    problems.append(f"{row}: unknown ICAR status")
+                problems += [f"{row}: when: {r!r} is not a row of parameterization.yaml"
+                             for r in pending.when if r not in self.rows]
+                if not any(t.from_ == status.id and t.to == pending.until for t in self.lifeline.transitions):
+                    problems.append(f"{row}: until: no transition {status.id}->{pending.until}")
+        return problems
 
     @cached_property
     def preamble_points(self) -> dict[str, PreamblePoint]:
@@ -676,6 +733,10 @@ class Contract:
                 problems += [f"{row}: unknown rule {r!r}" for r in step.rules if r not in self.rules]
                 if step.status not in self.statuses:
                     problems.append(f"{row}: unknown status {step.status!r}")
+                elif step.icar_status is not None and step.icar_status not in {
+                        p.icar for p in self.statuses[step.status].icar_pending}:
+                    problems.append(f"{row}: icar_status {step.icar_status!r} is no icar_pending of "
+                                    f"{step.status} (lifeline.yaml)")
                 elif step.status != previous and not self.transition(previous, step.status, destination):
                     problems.append(f"{row}: {previous}->{step.status} is not a transition "
                                     f"for destination {workflow.destination!r}")

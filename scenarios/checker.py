@@ -250,24 +250,42 @@ def _vehicle_id(entry: Mapping[str, Any]) -> str | None:
 
 
 # --- cross-system: ICAR never ahead of, never behind OpenFlex -----------------------
-def cross_check(contract: Contract, entries: Iterable[Mapping[str, Any]]) -> list[Finding]:
-    """Compare each ICAR record's status with its OpenFlex vehicle's, through the mapping."""
-    timeline = sorted((e for e in entries if _snapshot(e)), key=_time_key)
+def cross_check(contract: Contract, entries: Iterable[Mapping[str, Any]],
+                settings: ApiVoSettings | None = None) -> list[Finding]:
+    """Compare each ICAR record's status with its OpenFlex vehicle's, through the mapping, under
+    the parameterization the traffic ran under (`settings`, then the journal's settings changes,
+    followed as the per-entry audit follows them): a step still to be made in OpenFlex under it
+    (lifeline.yaml `icar_pending`) is accepted along the journal, and is a finding at its end."""
+    follow = Auditor(contract, settings)
+    timeline = sorted((e for e in entries if _snapshot(e) or _settings_change(e)), key=_time_key)
     openflex: dict[str, str] = {}
     icar: dict[str, tuple[str, Mapping[str, Any]]] = {}
     findings: list[Finding] = []
     for entry in timeline:
         body = entry["response"]
+        if _settings_change(entry):
+            follow._follow_admin(entry, entry.get("path") or "", (entry.get("method") or "").upper())
+            continue
         if entry.get("system", OPENFLEX) == OPENFLEX:
             openflex[body["id"]] = body["status"]
             continue
         record = _icar_record(body)
         icar[record["openflex_id"]] = (record["status"], entry)
-        findings += _compare(contract, record["openflex_id"], record["status"], openflex, entry)
+        findings += _compare(contract, record["openflex_id"], record["status"], openflex, entry,
+                             follow.settings_of(entry.get("dealer")))
     for vehicle_id, (status, entry) in icar.items():
-        last = _compare(contract, vehicle_id, status, openflex, entry, final=True)
+        settings_now = follow.settings_of(entry.get("dealer"))
+        last = _compare(contract, vehicle_id, status, openflex, entry, settings_now, final=True)
         findings += [f for f in last if f not in findings]
     return findings
+
+
+def _settings_change(entry: Mapping[str, Any]) -> bool:
+    """An OpenFlex entry that changes what later entries are judged by (settings, a reset)."""
+    path, method = entry.get("path") or "", (entry.get("method") or "").upper()
+    return entry.get("system", OPENFLEX) == OPENFLEX and (
+        (method == "PUT" and bool(SETTINGS_PATH.match(path) or ADMIN_SETTINGS_PATH.match(path)))
+        or (method == "POST" and bool(ADMIN_RESET_PATH.match(path))))
 
 
 def desynchronisations(contract: Contract, entries: Iterable[Mapping[str, Any]]) -> list[Finding]:
@@ -343,17 +361,23 @@ def _time_key(entry: Mapping[str, Any]) -> tuple[str, int, int]:
 
 
 def _compare(contract: Contract, vehicle_id: str, icar_status: str, openflex: Mapping[str, str],
-             entry: Mapping[str, Any], final: bool = False) -> list[Finding]:
+             entry: Mapping[str, Any], settings: ApiVoSettings, final: bool = False) -> list[Finding]:
     current = openflex.get(vehicle_id)
     if current is None or current not in contract.statuses:
         return []
-    expected = contract.icar_status_for(current)
-    if expected == icar_status:
+    allowed = contract.icar_statuses_for(current, settings, final=final)
+    if icar_status in allowed:
         return []
-    order = list(contract.icar_statuses)
-    way = "en avance sur" if order.index(icar_status) > order.index(expected) else "en retard sur"
-    message = (f"ICAR {icar_status} {way} OpenFlex {current} (attendu {expected})"
-               + (" en fin de journal" if final else ""))
+    pending = contract.pending_mapping(current, icar_status, settings)
+    if pending is not None:  # only at the end: the step left to OpenFlex was never made
+        rows = contract.rows_fr(pending.when)
+        message = (f"ICAR {icar_status}, OpenFlex {current} en fin de journal : {pending.reason} ({rows}) ; "
+                   f"le passage en {pending.until} n'a jamais été fait dans OpenFlex")
+    else:
+        order = list(contract.icar_statuses)
+        way = "en avance sur" if order.index(icar_status) > order.index(allowed[0]) else "en retard sur"
+        message = (f"ICAR {icar_status} {way} OpenFlex {current} (attendu {' ou '.join(allowed)})"
+                   + (" en fin de journal" if final else ""))
     rule = contract.rule_for("status_mapping")
     return [Finding(STATUS_MISMATCH, rule, "status", None, message, entry.get("actor"), entry.get("dealer"),
                     ICAR, entry.get("seq"), entry.get("method"), entry.get("path"), entry.get("status"),
@@ -415,5 +439,5 @@ def audit_journal(entries: list[Mapping[str, Any]], settings: ApiVoSettings | No
     auditor = Auditor(contract, settings)
     findings = auditor.audit(entries)
     if any(e.get("system") == ICAR for e in entries):
-        findings += cross_check(contract, entries) + desynchronisations(contract, entries)
+        findings += cross_check(contract, entries, settings) + desynchronisations(contract, entries)
     return findings, auditor

@@ -321,7 +321,7 @@ class Runner:
         result = ScenarioResult(twin.id, scenario.id, twin.title, "twin", scenario.workflow.guide_section,
                                 rules=twin.rules)
         self.listener.scenario_started(result)
-        unmet = self._unmet(scenario.when) + self._unmet(twin.when)
+        unmet = list(dict.fromkeys(self._unmet(scenario.when) + self._unmet(twin.when)))
         if unmet:
             reason = f"prémisse non tenue par le paramétrage attendu : {', '.join(unmet)}"
             return self._skipped(result, reason)
@@ -474,7 +474,7 @@ class Runner:
         return self._mapping_checks(entries) + self._desync_checks(entries, system_error)
 
     def _mapping_checks(self, entries: list[dict[str, Any]]) -> list[Check]:
-        findings = cross_check(self.contract, entries)
+        findings = cross_check(self.contract, entries, self.expected)
         name = "ICAR ni en avance ni en retard sur OpenFlex (journaux)"
         if not findings:
             return [Check(name, True, f"{len(entries)} entrées comparées",

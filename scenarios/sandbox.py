@@ -156,7 +156,7 @@ class Sandbox:
         openflex, icar = self.journal("openflex"), self.journal("icar")
         auditor = Auditor(contract, ApiVoSettings.defaults(contract))
         auditor.per_dealer[self.dealer] = self.initial  # later changes are in the journal
-        findings = auditor.audit(openflex) + cross_check(contract, openflex + icar)
+        findings = auditor.audit(openflex) + cross_check(contract, openflex + icar, self.initial)
         violations = [_violation(f) for f in findings if f.kind in FORBIDDEN]
         unjudged = [f.describe() for f in findings if f.kind == UNJUDGED]
         return Verdict(not violations, violations, len(openflex) + len(icar), unjudged)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from icarflex.contracts import ApiVoSettings
 from icarflex.scenarios.checker import ATTEMPT as ATTEMPT_FINDING
 from icarflex.scenarios.checker import REFUSAL_WITHOUT_RULE, Finding
 from icarflex.scenarios.clients import Reply
@@ -62,7 +63,7 @@ def judge_step(runner: Runner, replay: Replay, result: StepResult, step: Step | 
     if step is None:
         return
     seen = observe(runner, replay)
-    _statuses(runner, result, seen)
+    _statuses(runner, result, seen, step)
     if refused:
         return  # the step did not happen: its expected fields would only repeat it
     try:
@@ -71,7 +72,7 @@ def judge_step(runner: Runner, replay: Replay, result: StepResult, step: Step | 
         result.checks.append(Check("attendus du scénario", False, str(exc)))
 
 
-def _statuses(runner: Runner, result: StepResult, seen: Observation) -> None:
+def _statuses(runner: Runner, result: StepResult, seen: Observation, step: Step) -> None:
     contract = runner.contract
     result.openflex_status = (seen.vehicle or {}).get("status")
     result.icar_status = (seen.record or {}).get("status")
@@ -81,19 +82,30 @@ def _statuses(runner: Runner, result: StepResult, seen: Observation) -> None:
     if seen.record is not None:
         result.checks.append(_mapping(runner, seen))
         if expected:
-            want = contract.icar_status_for(expected)
+            want = contract.icar_status_after(step.contract)
             result.checks.append(Check("statut ICAR", result.icar_status == want,
                                        f"{result.icar_status} (attendu {want})"))
 
 
+def _settings(runner: Runner) -> ApiVoSettings:
+    """The parameterization the replay's dealer runs under: the expected one, with the settings
+    changes its journal showed so far (a twin's flip in its scratch dealer)."""
+    return runner.auditor.settings_of(runner.targets.dealer)
+
+
 def _mapping(runner: Runner, seen: Observation) -> Check:
-    """The ICAR status is the mapping of the OpenFlex one: never ahead, never behind."""
+    """The ICAR status is the mapping of the OpenFlex one: never ahead, never behind — or a step
+    the parameterization leaves to OpenFlex and still to be made there (lifeline.yaml `icar_pending`)."""
     openflex = (seen.vehicle or {}).get("status")
     icar = (seen.record or {}).get("status")
-    want = runner.contract.icar_status_for(openflex) if openflex in runner.contract.statuses else None
-    return Check("correspondance OpenFlex ↔ ICAR", icar == want,
-                 f"OpenFlex {openflex} ↔ ICAR {icar} (la correspondance donne {want})",
-                 rule=runner.contract.rule_for("status_mapping"))
+    contract = runner.contract
+    want = contract.icar_statuses_for(openflex, _settings(runner)) if openflex in contract.statuses else ()
+    pending = contract.pending_mapping(openflex, icar, _settings(runner)) if want else None
+    why = f" : {pending.reason}" if pending and icar in want else ""
+    gives = " ou ".join(want) or None
+    return Check("correspondance OpenFlex ↔ ICAR", icar in want,
+                 f"OpenFlex {openflex} ↔ ICAR {icar} (la correspondance donne {gives}){why}",
+                 rule=contract.rule_for("status_mapping"))
 
 
 def _expectations(runner: Runner, replay: Replay, step: Step, seen: Observation) -> list[Check]:

@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 from flask import Blueprint, Flask, Response, current_app, render_template, request
-from icarflex.contracts import Contract, load_contract
+from icarflex.contracts import ApiVoSettings, Contract, ContractError, load_contract
 from icarflex.mocks.common.api import render
 from icarflex.mocks.common.auth import require
 from icarflex.mocks.common.errors import ValidationFailed
@@ -109,7 +109,8 @@ def dashboard_state(dealer: str | None, after: dict[str, int | None]) -> dict[st
                             "error": sides[s].get("error"), "next_after": sides[s].get("next_after")}
                         for s in SYSTEMS},
             "vehicles": join(sides["openflex"].get("vehicles", []), sides["icar"].get("vehicles", []),
-                             contract, both_known=sides["openflex"]["ok"] and sides["icar"]["ok"]),
+                             contract, both_known=sides["openflex"]["ok"] and sides["icar"]["ok"],
+                             settings=_settings(contract, sides["openflex"].get("settings"))),
             "log": log}
 
 
@@ -137,19 +138,36 @@ def _transport(app: Flask, peer: str) -> Transport:
     return kept
 
 
+def _settings(contract: Contract, documents: Any) -> dict[str, ApiVoSettings]:
+    """Each dealer's parameterization, from OpenFlex's overview (`GET /settings/api-vo` shapes)."""
+    base, found = ApiVoSettings.defaults(contract), {}
+    for dealer, document in (documents or {}).items():
+        try:
+            found[dealer] = base.merge(document, source=f"settings of {dealer}")
+        except ContractError:
+            continue  # not our shape: the guide's defaults judge that dealer's mapping
+    return found
+
+
 # --- the join -------------------------------------------------------------------------------
 def join(openflex: list[dict[str, Any]], icar: list[dict[str, Any]], contract: Contract,
-         both_known: bool = True) -> list[dict[str, Any]]:
-    """One row per vehicle: OpenFlex's view beside ICAR's, and whether the mapping holds
-    (not judged while one side cannot be read)."""
+         both_known: bool = True, settings: dict[str, ApiVoSettings] | None = None) -> list[dict[str, Any]]:
+    """One row per vehicle: OpenFlex's view beside ICAR's, and whether the mapping holds under
+    the dealer's parameterization (`settings`, the guide's defaults for a dealer not in it; not
+    judged while one side cannot be read)."""
     records = {(r["dealer"], r.get("openflex_id")): r for r in icar}
-    rows = [_row(v, records.pop((v["dealer"], v["id"]), None), contract, both_known) for v in openflex]
-    rows += [_row(None, record, contract, both_known) for record in records.values()]
+    default = ApiVoSettings.defaults(contract)
+
+    def under(dealer: str) -> ApiVoSettings:
+        return (settings or {}).get(dealer, default)
+    rows = [_row(v, records.pop((v["dealer"], v["id"]), None), contract, both_known, under(v["dealer"]))
+            for v in openflex]
+    rows += [_row(None, record, contract, both_known, under(record["dealer"])) for record in records.values()]
     return rows
 
 
 def _row(vehicle: dict[str, Any] | None, record: dict[str, Any] | None, contract: Contract,
-         both_known: bool) -> dict[str, Any]:
+         both_known: bool, settings: ApiVoSettings) -> dict[str, Any]:
     source = vehicle or record or {}
     status = vehicle.get("status") if vehicle else None
     expected = contract.icar_status_for(status) if status in contract.statuses else None
@@ -163,7 +181,7 @@ def _row(vehicle: dict[str, Any] | None, record: dict[str, Any] | None, contract
         "destination": destination, "destination_label": contract.labels.destination(destination),
         "openflex": _openflex_side(vehicle, contract),
         "icar": _icar_side(record, expected, contract),
-        "mapping": _mapping(status, icar_status, expected, contract, both_known),
+        "mapping": _mapping(status, icar_status, contract, both_known, settings),
         "desync": _desync((record or {}).get("sync"), contract),
         "lifeline": _lifeline(destination, status, contract),
     }
@@ -207,9 +225,10 @@ def _sync(record: dict[str, Any] | None, contract: Contract) -> dict[str, Any] |
     return {**sync, "outcome_label": contract.labels.sync_outcomes.get(sync["outcome"], sync["outcome"])}
 
 
-def _mapping(status: str | None, icar_status: str | None, expected: str | None, contract: Contract,
-             both_known: bool) -> dict[str, Any]:
-    """Does the ICAR status follow the OpenFlex one (the many-to-one mapping, rule R3)?"""
+def _mapping(status: str | None, icar_status: str | None, contract: Contract, both_known: bool,
+             settings: ApiVoSettings) -> dict[str, Any]:
+    """Does the ICAR status follow the OpenFlex one (the many-to-one mapping, rule R3), or wait for
+    a step the dealer's parameterization leaves to OpenFlex (lifeline.yaml `icar_pending`)?"""
     rule = contract.rule_for("status_mapping")
     if not both_known:
         return {"holds": None, "rule": rule}
@@ -217,7 +236,11 @@ def _mapping(status: str | None, icar_status: str | None, expected: str | None, 
         return {"holds": False, "rule": rule, "why": "absent"}
     if icar_status is None:  # not matched yet: ICAR does not know the vehicle before the match
         return {"holds": status == contract.entry_status, "rule": rule, "why": "unknown"}
-    holds = icar_status == expected
+    known = status in contract.statuses
+    holds = known and icar_status in contract.icar_statuses_for(status, settings)
+    pending = contract.pending_mapping(status, icar_status, settings) if holds else None
+    if pending is not None:
+        return {"holds": True, "rule": rule, "why": "pending", "pending": pending.reason}
     return {"holds": holds, "rule": rule, "why": None if holds else "differs"}
 
 

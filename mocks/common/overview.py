@@ -1,11 +1,12 @@
 """What one fake shows of itself to the dashboard: `GET /__admin/overview` (admin key).
 
-Its vehicles (OpenFlex: the vehicles with their reservations; ICAR: the DMS records),
-read through the backend's public listing methods, for every dealer its keys name (or
-the one asked), and its request journal from a cursor, each entry shaped for a reader:
-the actor's and the call's French labels, and for a refusal its code, rules and the
-guide's sentence — all from the contract (`contracts/data/`) and the fake's own API
-declarations, never written here. The dashboard (`dashboard.py`) joins both fakes' views.
+Its vehicles (OpenFlex: the vehicles with their reservations, and each dealer's API VO
+parameterization; ICAR: the DMS records), read through the backend's public methods, for
+every dealer its keys name (or the one asked), and its request journal from a cursor,
+each entry shaped for a reader: the actor's and the call's French labels, and for a
+refusal its code, rules and the guide's sentence — all from the contract
+(`contracts/data/`) and the fake's own API declarations, never written here. The
+dashboard (`dashboard.py`) joins both fakes' views.
 """
 from __future__ import annotations
 
@@ -55,9 +56,12 @@ def overview(context: Any, dealer: str | None, after: int | None) -> dict[str, A
     cursor = entries[-1]["seq"] if entries else (after or 0)
     if after is None and not entries:
         cursor = 0
-    return {"system": context.system, "dealers": dealers_of(current_app),
-            "vehicles": [v for d in dealers for v in vehicles(context, d)],
-            "log": [log_entry(e, contract) for e in entries], "next_after": cursor}
+    shown = {"system": context.system, "dealers": dealers_of(current_app),
+             "vehicles": [v for d in dealers for v in vehicles(context, d)],
+             "log": [log_entry(e, contract) for e in entries], "next_after": cursor}
+    if context.system == "openflex":  # each dealer's parameterization: what the mapping is judged by
+        shown["settings"] = {d: context.backend.get_settings(d) for d in dealers}
+    return shown
 
 
 def log_entry(entry: dict[str, Any], contract: Contract) -> dict[str, Any]:

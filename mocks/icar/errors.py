@@ -62,6 +62,16 @@ class WrongDmsStatus(ApiError):
                          f"(attendu : {', '.join(expected)})", fields=["status"])
 
 
+class NotDelivered(ApiError):
+    """An invoice that does not exit the vehicle (the DMS's exit at NON) on a vehicle OpenFlex does
+    not show delivered: ICAR would be invoiced ahead of OpenFlex, with no exit to follow."""
+
+    def __init__(self, current: Any, delivered: str, row: str | None) -> None:
+        super().__init__("CONFLICT", f"invoice : le VEH est au statut OpenFlex {current} (attendu : "
+                         f"{delivered}) ; la sortie se fait dans OpenFlex ({row} à NON), après la "
+                         "livraison", fields=["status"])
+
+
 class RecordBusy(ApiError):
     """Another request began an operation on the same DMS record meanwhile (its push in flight)."""
 

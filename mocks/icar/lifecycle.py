@@ -23,6 +23,9 @@ class Lifecycle:
     openflex_entry: str     # OpenFlex status a vehicle is matched in (PRE_RENTREE)
     physical_entry: str     # OpenFlex status the physical entry pushes (ENTREE_PHYSIQUE)
     exit: str               # OpenFlex status the invoice pushes (SORTIE)
+    delivered: str          # OpenFlex status the exit leaves from (LIVRAISON)
+    exit_gate: str | None   # capability row letting the DMS exit (exit_from_delivery): at NON the
+                            # invoice pushes no status, an OpenFlex user exits the vehicle
     police_field: str       # field carrying the police number (precondition of the entry)
     invoiced_price_field: str  # field carrying the invoiced price (precondition of the exit)
     mileage_field: str
@@ -34,9 +37,9 @@ class Lifecycle:
         return (self.arrival, self.stock, self.invoiced)
 
 
-def _dms_moves(contract: Contract) -> list[tuple[str | None, str, tuple[str, ...]]]:
+def _dms_moves(contract: Contract) -> list[tuple[str | None, str, tuple[str, ...], str | None]]:
     dms = contract.dms_actor
-    return [(t.from_, t.to, t.requires) for t in contract.lifeline.transitions
+    return [(t.from_, t.to, t.requires, t.gated_actors.get(dms)) for t in contract.lifeline.transitions
             if dms in t.actors or dms in t.gated_actors]
 
 
@@ -60,7 +63,8 @@ def lifecycle(contract: Contract | None = None) -> Lifecycle:
     return Lifecycle(
         arrival=contract.icar_status_for(entry), stock=contract.icar_status_for(physical[1]),
         invoiced=contract.icar_status_for(exit_move[1]), openflex_entry=entry,
-        physical_entry=physical[1], exit=exit_move[1], police_field=_field(contract, police),
+        physical_entry=physical[1], exit=exit_move[1], delivered=str(exit_move[0]), exit_gate=exit_move[3],
+        police_field=_field(contract, police),
         invoiced_price_field=_field(contract, invoiced_price), mileage_field=_field(contract, "mileage"),
         frevo_field=_field(contract, "frevo_realised"), vat_field=_field(contract, "vat_recoverable"))
 

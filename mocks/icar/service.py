@@ -31,7 +31,13 @@ from icarflex.mocks.common.journal import annotate
 from icarflex.mocks.common.store import Row, Store, Transaction, UniqueViolation
 from icarflex.mocks.icar import schemas
 from icarflex.mocks.icar.connector import ConnectorSettings, OpenFlexConnector, Outcome
-from icarflex.mocks.icar.errors import UpstreamNotFound, UpstreamRefused, WrongDmsStatus, accepted
+from icarflex.mocks.icar.errors import (
+    NotDelivered,
+    UpstreamNotFound,
+    UpstreamRefused,
+    WrongDmsStatus,
+    accepted,
+)
 from icarflex.mocks.icar.lifecycle import lifecycle
 from icarflex.mocks.icar.migrations import MIGRATIONS
 from icarflex.mocks.icar.outbox import Intent, Operations, Prepare
@@ -238,7 +244,10 @@ class IcarService:
 
     # -- invoice (R4: the exit is made by ICAR at invoicing) --------------------------------
     def create_invoice(self, dealer: str, record_id: str, body: schemas.InvoiceRequest) -> Json:
-        """FACTURE, and {status: SORTIE, invoiced_sale_price, vat_recoverable} pushed."""
+        """FACTURE, and {status: SORTIE, invoiced_sale_price, vat_recoverable} pushed. With the
+        capability that lets the DMS exit (« Sortie des véhicules en statut livraison ») at NON in the
+        dealer's parameterization, no status is pushed: ICAR invoices a vehicle OpenFlex shows
+        delivered, and an OpenFlex user exits it (our reading, docs/decisions.md)."""
         known = self._record(dealer, record_id)
         if self.operations.settle_open(dealer, record_id, "invoice"):
             return self.get_vehicle(dealer, record_id)
@@ -248,13 +257,27 @@ class IcarService:
         vehicle = accepted(read) or {}
         origin = vehicle.get("origin")
         vat, source = self._vat(vehicle, body.vat_recoverable)
-        change: Json = {"status": self.life.exit, self.life.invoiced_price_field: body.invoiced_sale_price}
-        if self._dms_may_write(known, self.life.vat_field):
+        parameterization = self._parameterization(known)
+        change: Json = {self.life.invoiced_price_field: body.invoiced_sale_price}
+        if self._dms_exits(parameterization):
+            change = {"status": self.life.exit, **change}
+        elif vehicle.get("status") != self.life.delivered:  # the exit left to OpenFlex follows a delivery
+            raise NotDelivered(vehicle.get("status"), self.life.delivered, self.life.exit_gate)
+        if _may_write(parameterization, self.life.vat_field):
             change[self.life.vat_field] = vat
         data = {"customer": body.customer, "invoiced_sale_price": body.invoiced_sale_price,
                 "vat_recoverable": vat, "vat_source": source, "origin": origin}
         return self._operate(dealer, record_id, "invoice", (self.life.stock,),
                              lambda unit, record: Intent(change, data, etag=read.etag))
+
+    def _dms_exits(self, parameterization: Mapping[str, Any] | None) -> bool:
+        """Does ICAR exit the vehicle at invoicing? The capability row that lets the DMS exit
+        (lifeline.yaml, the exit's `gated_actors`) as the dealer's parameterization has it; an
+        unreadable one: yes, and OpenFlex judges the move."""
+        gate = self.life.exit_gate
+        if gate is None or parameterization is None:
+            return True
+        return (parameterization.get("capabilities") or {}).get(gate) is not False
 
     def _apply_invoice(self, unit: Transaction, op: Operation) -> None:
         vat = bool(op.data["vat_recoverable"])
@@ -309,14 +332,13 @@ class IcarService:
     # -- shared steps ---------------------------------------------------------------------
     def _dms_may_write(self, record: Row, field: str) -> bool:
         """Optional data goes out only where the API VO parameterization lets the DMS write it
-        (guide §2): a well-behaved connector reads it first. What the move needs (status, the
-        police number) always goes, so OpenFlex refuses it naming the row; an unreadable
-        parameterization lets OpenFlex judge."""
+        (guide §2): a well-behaved connector reads it first."""
+        return _may_write(self._parameterization(record), field)
+
+    def _parameterization(self, record: Row) -> Mapping[str, Any] | None:
+        """The dealer's active API VO parameterization as OpenFlex serves it (None: unreadable)."""
         out = self.connector.get_settings(self._ctx(record, "settings"))
-        body = out.body if out.ok and isinstance(out.body, Mapping) else None
-        if body is None or (body.get("settings") or {}).get(MASTER_SETTING):
-            return True
-        return bool(((body.get("fields") or {}).get(field) or {}).get("dms_modifiable", True))
+        return out.body if out.ok and isinstance(out.body, Mapping) else None
 
     def _ctx(self, record: Row, operation: str) -> CallContext:
         return CallContext(record["dealer"], operation, record["id"], record["openflex_id"])
@@ -357,6 +379,15 @@ class IcarService:
             except ApiError:
                 continue
         return {"dealer": dealer, "created": len(taken), "items": taken}
+
+
+def _may_write(parameterization: Mapping[str, Any] | None, field: str) -> bool:
+    """May the DMS write `field` under this parameterization? What a move needs (status, the police
+    number) always goes, so OpenFlex refuses it naming the row; an unreadable parameterization lets
+    OpenFlex judge."""
+    if parameterization is None or (parameterization.get("settings") or {}).get(MASTER_SETTING):
+        return True
+    return bool(((parameterization.get("fields") or {}).get(field) or {}).get("dms_modifiable", True))
 
 
 def _int_or_none(value: Any) -> int | None:

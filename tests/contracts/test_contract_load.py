@@ -93,6 +93,10 @@ def _of(section: str, row_id: str) -> Select:
     return lambda data: _by_id(data[section], row_id)
 
 
+def _pending(data: dict[str, Any], status: str) -> dict[str, Any]:
+    return _by_id(data["statuses"], status)["icar_pending"][0]
+
+
 def _set(select: Select, **values: Any) -> Corrupt:
     return lambda data: select(data).update(values)
 
@@ -122,6 +126,15 @@ CORRUPTIONS = {  # id: (file, corruption, the row the message must name)
                                          "LIVRAISON->SORTIE"),
     "unknown-icar-status": ("lifeline.yaml", _set(_of("statuses", "STOCK_VENTE"), icar="STOK"),
                             "STOCK_VENTE"),
+    "unknown-icar-status-pending": ("lifeline.yaml", _set(lambda d: _pending(d, "LIVRAISON"), icar="FACTUR"),
+                                    "LIVRAISON"),
+    "pending-on-unknown-row": ("lifeline.yaml", _set(lambda d: _pending(d, "LIVRAISON"),
+                                                     when={"exit_from_delivry": False}), "LIVRAISON"),
+    "pending-until-no-transition": ("lifeline.yaml", _set(lambda d: _pending(d, "LIVRAISON"),
+                                                          until="STOCK_VENTE"), "LIVRAISON"),
+    "workflow-step-icar-status-not-pending": ("workflows.yaml",
+                                              _set(_step("sortie_openflex", "invoice_without_exit"),
+                                                   icar_status="STOCK"), "invoice_without_exit"),
     "unknown-code-in-precondition": ("lifeline.yaml", _set(lambda d: d["preconditions"]["sale_channel"],
                                                            code="RESERVATION"), "sale_channel"),
     "precondition-of-two-kinds": ("lifeline.yaml", _set(lambda d: d["preconditions"]["police_number"],

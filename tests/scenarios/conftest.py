@@ -1,10 +1,11 @@
 """Fixtures of the scenario tests: both fakes in-process and one full replay shared by the tests."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
-from icarflex.contracts import load_contract
+from icarflex.contracts import load_contract, load_profile
+from icarflex.profiles import path_of
 from icarflex.scenarios.fakes import LocalFakes, local_fakes
 from icarflex.scenarios.results import RunResult
 from icarflex.scenarios.runner import Runner, Targets
@@ -21,3 +22,19 @@ def full_run(fakes: LocalFakes) -> RunResult:
     """Every workflow of the contract and every negative twin, replayed once against the fakes."""
     with Runner(Targets(fakes.openflex_url, fakes.icar_url)) as runner:
         return runner.run([w.id for w in load_contract().workflows])
+
+
+@pytest.fixture(scope="session")
+def run_under(full_run: RunResult) -> Callable[[str], RunResult]:
+    """The full replay under a shipped profile, against fakes serving it (once per profile; the
+    guide's defaults are `full_run`)."""
+    runs: dict[str, RunResult] = {"guide-defaults": full_run}
+
+    def run(profile: str) -> RunResult:
+        if profile not in runs:
+            path = path_of(profile)
+            with local_fakes(path) as fakes, Runner(Targets(fakes.openflex_url, fakes.icar_url),
+                                                    expected=load_profile(path)) as runner:
+                runs[profile] = runner.run([w.id for w in load_contract().workflows])
+        return runs[profile]
+    return run

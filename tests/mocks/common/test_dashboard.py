@@ -172,3 +172,39 @@ def test_serve_prints_the_dashboards_full_url_and_it_answers(tmp_path: Path) -> 
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(15)
+
+
+def test_a_vehicle_invoiced_in_icar_and_still_delivered_in_openflex_holds_only_where_the_row_is_non() -> None:
+    """« Sortie des véhicules en statut livraison » at NON (docs/decisions.md): ICAR invoiced while
+    OpenFlex waits for the user's exit is the pending mapping of lifeline.yaml, judged under the
+    dealer's own parameterization; flipped back to OUI, the same pair diverges."""
+    from icarflex.mocks.icar.lifecycle import lifecycle
+    from icarflex.profiles import path_of
+
+    life = lifecycle(CONTRACT)
+    with local_fakes(path_of("exit-in-openflex")) as fakes:
+        case = create_vehicle(fakes.openflex_url, 7)
+        record = match(fakes.icar_url, case["vehicle"]["vin"])
+        assert physical_entry(fakes.icar_url, record["id"], case["entry_mileage"]).status_code == 200
+        vehicle_url = f"{fakes.openflex_url}/api/v1/vehicles/{case['id']}"
+        for method, url, body in (
+                ("POST", f"{vehicle_url}/reservations", dict(CONTRACT.vehicle.reservations.blocking)),
+                ("PATCH", vehicle_url, {"status": life.delivered})):
+            reply = requests.request(method, url, headers=OPENFLEX_USER, json=body, timeout=10)
+            assert reply.status_code in (200, 201), reply.text
+        invoice = requests.post(f"{fakes.icar_url}/api/v1/vehicles/{record['id']}/invoices",
+                                headers=ICAR_USER, timeout=10,
+                                json={"customer": case["buyer"],
+                                      "invoiced_sale_price": case["invoice_price"]})
+        assert invoice.status_code == 201, invoice.text
+        row = next(r for r in state(fakes.openflex_url)["vehicles"] if r["id"] == case["id"])
+        assert (row["openflex"]["status"], row["icar"]["status"]) == (life.delivered, life.invoiced)
+        pending = CONTRACT.pending_mapping(life.delivered, life.invoiced, {life.exit_gate: False})
+        assert pending is not None
+        assert row["mapping"] == {"holds": True, "rule": CONTRACT.rule_for("status_mapping"),
+                                  "why": "pending", "pending": pending.reason}
+        flip = requests.put(f"{fakes.openflex_url}/api/v1/settings/api-vo", headers=ADMIN, timeout=10,
+                            json={"capabilities": {life.exit_gate: True}})
+        assert flip.status_code == 200, flip.text
+        row = next(r for r in state(fakes.icar_url)["vehicles"] if r["id"] == case["id"])
+        assert (row["mapping"]["holds"], row["mapping"]["why"]) == (False, "differs")

@@ -212,7 +212,7 @@
 
     var map = el("div", "mapping " + (row.mapping.holds === true ? "holds" : row.mapping.holds === false ? "breaks" : "unknown"));
     add(map, el("span", "sign", row.mapping.holds === true ? "⇄" : row.mapping.holds === false ? "≠" : "?"),
-        el("small", null, row.mapping.holds === true ? "concordent"
+        el("small", null, row.mapping.holds === true ? (row.mapping.pending || "concordent")
            : row.mapping.holds === false ? "divergent" : "non vérifiable"),
         el("small", "rule", row.mapping.rule));
     map.title = row.mapping.rule + " " + labels.mapping_rule;
