@@ -55,3 +55,36 @@ def test_a_shipped_profile_by_name_and_a_fault(icarflex_fakes) -> None:  # noqa:
     icarflex_fakes.inject_faults(error_rate=1.0, error_status=503, count=1)
     assert call(icarflex_fakes, "GET", f"/api/v1/vehicles/{vehicle_id}", "openflex_user").status_code == 503
     assert call(icarflex_fakes, "GET", f"/api/v1/vehicles/{vehicle_id}", "openflex_user").status_code == 200
+
+
+def icar(fakes, path: str, body: object) -> requests.Response:  # noqa: ANN001
+    return requests.post(f"{fakes.icar_url}/api/v1{path}", json=body, timeout=10,
+                         headers={"Authorization": f"Bearer {fakes.keys['icar_user']}"})
+
+
+def test_under_exit_in_openflex_a_vehicle_invoiced_but_not_exited_fails_the_audit(icarflex_fakes) -> None:  # noqa: ANN001
+    """« Sortie des véhicules en statut livraison » at NON: ICAR invoices, the exit is the OpenFlex
+    user's; an audit taken before that exit says so (R3), one taken after it is clean."""
+    from icarflex.contracts import load_contract
+    from icarflex.mocks.icar.lifecycle import lifecycle
+
+    contract, life = load_contract(), lifecycle()
+    icarflex_fakes.set_profile("exit-in-openflex")
+    vehicle_id = created(icarflex_fakes)
+    record = icar(icarflex_fakes, "/vehicles/match", {"openflex_id": vehicle_id})
+    assert record.status_code == 201, record.text
+    record_id = record.json()["id"]
+    entered = icar(icarflex_fakes, f"/vehicles/{record_id}/physical-entry", {"mileage": 42_100})
+    assert entered.status_code == 200, entered.text
+    path = f"/api/v1/vehicles/{vehicle_id}"
+    assert call(icarflex_fakes, "POST", f"{path}/reservations", "openflex_user",
+                dict(contract.vehicle.reservations.blocking)).status_code == 201
+    assert call(icarflex_fakes, "PATCH", path, "openflex_user", {"status": life.delivered}).status_code == 200
+    invoiced = icar(icarflex_fakes, f"/vehicles/{record_id}/invoices",
+                    {"customer": "Garage du Centre", "invoiced_sale_price": 4_200.0})
+    assert invoiced.status_code == 201, invoiced.text
+    verdict = icarflex_fakes.audit()
+    assert [(v.rule, v.field) for v in verdict.violations] == [(contract.rule_for("status_mapping"),
+                                                                "status")]
+    assert call(icarflex_fakes, "PATCH", path, "openflex_user", {"status": life.exit}).status_code == 200
+    assert icarflex_fakes.audit().ok, str(icarflex_fakes.audit())
