@@ -41,9 +41,10 @@ def vehicles(context: Any, dealer: str) -> list[dict[str, Any]]:
 
 def _page(context: Any, dealer: str, cursor: str | None) -> dict[str, Any]:
     if context.system == "icar":
-        from icarflex.mocks.icar.schemas import VehicleQuery
+        from icarflex.mocks.icar.schemas import models
 
-        return context.backend.list_vehicles(dealer, VehicleQuery(limit=PAGE, cursor=cursor))
+        query = models(context.backend.contract).VehicleQuery(limit=PAGE, cursor=cursor)
+        return context.backend.list_vehicles(dealer, query)
     return context.backend.list_vehicles(dealer, limit=PAGE, cursor=cursor)
 
 

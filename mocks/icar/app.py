@@ -32,7 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None, contract: Contract | Non
         return IcarService(store, IcarSettings.from_config(app.config), contract)
 
     defaults = {**DEFAULTS, "KEYS": demo_keys({"icar": "icar_user"})}
-    app = build_app(SYSTEM, build_api(), service, config=config, defaults=defaults, contract=contract)
+    app = build_app(SYSTEM, build_api(contract), service, config=config, defaults=defaults, contract=contract)
     _resume_on_first_call(app)
     return app
 

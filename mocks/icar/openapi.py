@@ -15,8 +15,9 @@ REGENERATE = "python -m icarflex.mocks.openapi"
 
 
 def document() -> dict[str, Any]:
+    from icarflex.contracts import load_contract
     from icarflex.mocks.icar.routes import build_api
-    return build_api().document()  # no app, no store: only the models the routes validate with
+    return build_api(load_contract()).document()  # no app, no store: the models the routes validate with
 
 
 def render(doc: dict[str, Any]) -> str:

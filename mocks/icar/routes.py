@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from icarflex.contracts import Contract
 from icarflex.mocks.common.api import Api, Reply, flask_path_to_openapi
 from icarflex.mocks.common.app import backend
 from icarflex.mocks.common.auth import Identity
@@ -59,7 +60,9 @@ def _location(record: dict[str, Any]) -> dict[str, str]:
     return {"Location": f"{PREFIX}/vehicles/{record['id']}"}
 
 
-def build_api() -> IcarApi:
+def build_api(contract: Contract) -> IcarApi:
+    """The API, its models typed by `contract` (the one the app serves)."""
+    m = s.models(contract)
     api = IcarApi("icar", "ICAR DMS (fake)", "Le stock VO du DMS ICAR et son connecteur vers l'API VO "
                   "d'OpenFlex : rapprochement, entrée physique, FREVO, facturation, journal de synchro.",
                   PREFIX)
@@ -69,50 +72,50 @@ def build_api() -> IcarApi:
     tags = ("vehicles",)
 
     @api.operation("POST", "/vehicles/match", summary="Rapprocher un VEH OpenFlex (ARRIVAGE)", actors=USER,
-                   body=s.MatchRequest, response=s.DmsVehicle, status=201, tags=tags, links=RECORD_LINKS)
-    def match_vehicle(who: Identity, body: s.MatchRequest) -> Reply:
+                   body=m.MatchRequest, response=m.DmsVehicle, status=201, tags=tags, links=RECORD_LINKS)
+    def match_vehicle(who: Identity, body: m.MatchRequest) -> Reply:
         record = backend().match_vehicle(who.dealer, body)
         return Reply(record, headers=_location(record))
 
-    @api.operation("GET", "/vehicles", summary="VEH du stock ICAR", actors=USER, query=s.VehicleQuery,
-                   response=s.DmsVehicleList, tags=tags, links=LISTED_LINKS)
-    def list_vehicles(who: Identity, query: s.VehicleQuery) -> Any:
+    @api.operation("GET", "/vehicles", summary="VEH du stock ICAR", actors=USER, query=m.VehicleQuery,
+                   response=m.DmsVehicleList, tags=tags, links=LISTED_LINKS)
+    def list_vehicles(who: Identity, query: m.VehicleQuery) -> Any:
         return backend().list_vehicles(who.dealer, query)
 
     @api.operation("GET", "/vehicles/<record:id>", summary="Un VEH du stock ICAR", actors=USER,
-                   response=s.DmsVehicle, tags=tags)
+                   response=m.DmsVehicle, tags=tags)
     def get_vehicle(who: Identity, id: str) -> Any:  # noqa: A002 - the path parameter's name
         return backend().get_vehicle(who.dealer, id)
 
     @api.operation("POST", "/vehicles/<record:id>/physical-entry",
                    summary="Entrée physique : N° de police, STOCK",
-                   actors=USER, body=s.PhysicalEntryRequest, response=s.DmsVehicle, tags=tags,
+                   actors=USER, body=m.PhysicalEntryRequest, response=m.DmsVehicle, tags=tags,
                    refusals=s.REFUSALS["book_physical_entry"])
-    def book_physical_entry(who: Identity, id: str, body: s.PhysicalEntryRequest) -> Any:  # noqa: A002
+    def book_physical_entry(who: Identity, id: str, body: m.PhysicalEntryRequest) -> Any:  # noqa: A002
         return backend().book_physical_entry(who.dealer, id, body)
 
     @api.operation("POST", "/vehicles/<record:id>/frevo", summary="Ligne de FREVO ; total poussé à OpenFlex",
-                   actors=USER, body=s.FrevoRequest, response=s.DmsVehicle, status=201, tags=tags)
+                   actors=USER, body=s.FrevoRequest, response=m.DmsVehicle, status=201, tags=tags)
     def add_frevo_line(who: Identity, id: str, body: s.FrevoRequest) -> Any:  # noqa: A002
         return backend().add_frevo_line(who.dealer, id, body)
 
     @api.operation("PATCH", "/vehicles/<record:id>",
                    summary="Kilométrage, TVA récupérable, poussés à OpenFlex",
-                   actors=USER, body=s.UpdateRequest, response=s.DmsVehicle, tags=tags)
-    def update_vehicle(who: Identity, id: str, body: s.UpdateRequest) -> Any:  # noqa: A002
+                   actors=USER, body=m.UpdateRequest, response=m.DmsVehicle, tags=tags)
+    def update_vehicle(who: Identity, id: str, body: m.UpdateRequest) -> Any:  # noqa: A002
         return backend().update_vehicle(who.dealer, id, body)
 
     @api.operation("POST", "/vehicles/<record:id>/openflex-writes",
                    summary="Écrire n'importe quel champ dans OpenFlex comme le DMS (scénarios négatifs)",
-                   actors=USER, body=s.OpenflexWriteRequest, response=s.OpenflexWriteResult, tags=tags)
+                   actors=USER, body=s.OpenflexWriteRequest, response=m.OpenflexWriteResult, tags=tags)
     def write_openflex_fields(who: Identity, id: str, body: s.OpenflexWriteRequest) -> Any:  # noqa: A002
         return backend().write_openflex_fields(who.dealer, id, body)
 
     @api.operation("POST", "/vehicles/<record:id>/invoices",
                    summary="Facturer : FACTURE, sortie poussée à OpenFlex",
-                   actors=USER, body=s.InvoiceRequest, response=s.DmsVehicle, status=201, tags=tags,
+                   actors=USER, body=m.InvoiceRequest, response=m.DmsVehicle, status=201, tags=tags,
                    refusals=s.REFUSALS["create_invoice"])
-    def create_invoice(who: Identity, id: str, body: s.InvoiceRequest) -> Any:  # noqa: A002
+    def create_invoice(who: Identity, id: str, body: m.InvoiceRequest) -> Any:  # noqa: A002
         return backend().create_invoice(who.dealer, id, body)
 
     @api.operation("GET", "/sync-log", summary="Journal des appels à OpenFlex", actors=(*USER, "admin"),
@@ -123,7 +126,7 @@ def build_api() -> IcarApi:
 
     @api.operation("POST", "/sync-log/<int:id>/replay",
                    summary="Rejouer une écriture FAILED du journal (mêmes valeurs, même N° de police)",
-                   actors=(*USER, "admin"), response=s.ReplayResult, tags=("sync",))
+                   actors=(*USER, "admin"), response=m.ReplayResult, tags=("sync",))
     def replay_sync_entry(who: Identity, id: int) -> Any:  # noqa: A002
         return backend().replay_sync_entry(None if who.actor == "admin" else who.dealer, id)
 

@@ -77,7 +77,7 @@ class IcarService:
         self.operations.resume_in_background()
 
     # -- reads --------------------------------------------------------------------------
-    def list_vehicles(self, dealer: str, query: schemas.VehicleQuery) -> Json:
+    def list_vehicles(self, dealer: str, query: Any) -> Json:
         rows = self.records.page(dealer, int(query.cursor or 0), query.limit + 1, {
             "status": query.status, "police_number": query.police_number, "openflex_id": query.openflex_id})
         more = len(rows) > query.limit
@@ -103,7 +103,7 @@ class IcarService:
         return {"items": [operation_json(op) for op in ops], "next_after": ops[-1].id if ops else query.after}
 
     # -- match (rapprochement, R2) ----------------------------------------------------------
-    def match_vehicle(self, dealer: str, body: schemas.MatchRequest) -> Json:
+    def match_vehicle(self, dealer: str, body: Any) -> Json:
         """Take in a vehicle OpenFlex holds in its entry status: a DMS record in ARRIVAGE."""
         vehicle, sync_id = self._find_in_openflex(dealer, body)
         taken_in = f"Le VEH OpenFlex {vehicle['id']} est déjà rapproché dans ICAR"
@@ -128,7 +128,7 @@ class IcarService:
         annotate(vehicle_id=record_id)
         return self.get_vehicle(dealer, record_id)
 
-    def _find_in_openflex(self, dealer: str, body: schemas.MatchRequest) -> tuple[Json, int]:
+    def _find_in_openflex(self, dealer: str, body: Any) -> tuple[Json, int]:
         ctx = CallContext(dealer, "match", openflex_id=body.openflex_id)
         if body.openflex_id is not None:
             out = self.connector.get_vehicle(ctx, body.openflex_id)
@@ -151,7 +151,7 @@ class IcarService:
         return dict(vehicle), out.entry.id or 0
 
     # -- physical entry (R3) --------------------------------------------------------------
-    def book_physical_entry(self, dealer: str, record_id: str, body: schemas.PhysicalEntryRequest) -> Json:
+    def book_physical_entry(self, dealer: str, record_id: str, body: Any) -> Json:
         """Police number from the register, STOCK, and {status, police_number, mileage} pushed."""
         known = self._record(dealer, record_id)  # 404 before judging the input against the record
         entry_date = body.entry_date or date.today()
@@ -220,7 +220,7 @@ class IcarService:
                                       "amount": op.data["amount"], "created_at": now()})
         Records.update(unit, op.record_id, {"updated_at": now()})
 
-    def update_vehicle(self, dealer: str, record_id: str, body: schemas.UpdateRequest) -> Json:
+    def update_vehicle(self, dealer: str, record_id: str, body: Any) -> Json:
         """Mileage and VAT regime, DMS-owned data, pushed as they are."""
         self._record(dealer, record_id)
         self.operations.settle_open(dealer, record_id, "update")
@@ -243,7 +243,7 @@ class IcarService:
                 "openflex": out.body}
 
     # -- invoice (R4: the exit is made by ICAR at invoicing) --------------------------------
-    def create_invoice(self, dealer: str, record_id: str, body: schemas.InvoiceRequest) -> Json:
+    def create_invoice(self, dealer: str, record_id: str, body: Any) -> Json:
         """FACTURE, and {status: SORTIE, invoiced_sale_price, vat_recoverable} pushed. With the
         capability that lets the DMS exit (« Sortie des véhicules en statut livraison ») at NON in the
         dealer's parameterization, no status is pushed: ICAR invoices a vehicle OpenFlex shows
@@ -374,7 +374,7 @@ class IcarService:
             if self.records.by_openflex_id(dealer, str(vehicle.get("id"))) is not None:
                 continue
             try:
-                match = schemas.MatchRequest(openflex_id=vehicle["id"])
+                match = schemas.models(self.contract).MatchRequest(openflex_id=vehicle["id"])
                 taken.append(self.match_vehicle(dealer, match)["id"])
             except ApiError:
                 continue

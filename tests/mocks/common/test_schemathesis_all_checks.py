@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from icarflex.contracts import load_contract
 from icarflex.mocks.common.server import LiveServer
 from icarflex.mocks.icar.app import create_app as create_icar
 from icarflex.mocks.icar.routes import build_api as build_icar_api
@@ -88,4 +89,4 @@ def test_the_config_allows_a_refusal_exactly_where_the_document_names_one():
     assert {op: statuses & {"412", "422"} for op, statuses in accepted.items()} == named
     not_errors = _allowances("not_a_server_error")
     upstream = {op for op, statuses in not_errors.items() if {"502", "504"} <= statuses}
-    assert upstream == build_icar_api().upstream_operations
+    assert upstream == build_icar_api(load_contract()).upstream_operations
