@@ -1,8 +1,8 @@
 """Measure icarflex side by side, in one run, and print ratios.
 
     python -m benchmarks.bench [--seconds 5] [--connections 20] [--vehicles 1000] [--threads 8]
-                               [--runs 2] [--concurrency 1] [--skip-prism] [--skip-postgres]
-                               [--skip-replay] [--json FILE]
+                               [--runs 2] [--concurrency 2] [--replay-workers 1] [--skip-prism]
+                               [--skip-postgres] [--skip-replay] [--json FILE]
 
 1. Cold start of `icarflex serve` (until both fakes answer /__admin/health).
 2. The OpenFlex fake under `icarflex serve --quiet` (one process, SQLite, waitress) and a
@@ -18,8 +18,9 @@
    tests do) against the bare app under gunicorn with 2 waitress workers.
 5. Peak memory (RSS high-water mark) of the serve process after the load.
 6. In-process replay of every workflow and negative twin; replay of N vehicles through the
-   whole particulier lifeline over loopback HTTP, both systems involved (--concurrency
-   runners at once, each on its own share of the referential).
+   whole particulier lifeline over loopback HTTP against `icarflex serve` (another process,
+   --replay-workers), both systems involved: --concurrency runners at once, each in a dealer
+   of its own and on its own share of the referential, each step judged as `icarflex run` does.
 The load of the machine (1-minute load average) is printed before and after: on a shared
 machine, compare runs taken under the same load only.
 """
@@ -152,12 +153,14 @@ def _ms(text: str) -> float:
 
 
 # --- the contenders -------------------------------------------------------------------
-def start_serve(db: str, threads: int, workers: int = 1) -> tuple[subprocess.Popen[bytes], str, str, float]:
+def start_serve(db: str, threads: int, workers: int = 1,
+                env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str, str, float]:
     of_port, icar_port = free_port(), free_port()
     cmd = [sys.executable, "-m", "icarflex.scenarios.cli", "serve", "--openflex-port", str(of_port),
            "--icar-port", str(icar_port), "--db", db, "--threads", str(threads), "--quiet",
            "--workers", str(workers)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
+                            env={**os.environ, **(env or {})})
     start = time.perf_counter()
     of_url, icar_url = f"http://127.0.0.1:{of_port}", f"http://127.0.0.1:{icar_port}"
     wait_until_up(f"{of_url}/__admin/health")
@@ -255,9 +258,17 @@ def postgres_benchmarks(args: argparse.Namespace, results: dict[str, Any]) -> No
 
 
 def replay_benchmarks(args: argparse.Namespace, results: dict[str, Any]) -> None:
-    from benchmarks.replay import replay_all_in_process, replay_vehicles
+    from benchmarks.replay import replay_all_in_process, replay_vehicles, served_config
     results["replay_all_s"] = replay_all_in_process(args.seed)
-    results["replay_vehicles"] = replay_vehicles(args.vehicles, args.seed, args.concurrency)
+    with tempfile.TemporaryDirectory(prefix="icarflex-bench-") as tmp:
+        proc, of_url, icar_url, _ = start_serve(f"{tmp}/replay.sqlite3", args.threads, args.replay_workers,
+                                                env=served_config(args.vehicles))
+        try:
+            results["replay_vehicles"] = replay_vehicles(of_url, icar_url, args.vehicles, args.seed,
+                                                         args.concurrency)
+        finally:
+            stop(proc)
+    results["replay_vehicles"]["workers"] = args.replay_workers
 
 
 def print_results(results: dict[str, Any], runs: int) -> None:
@@ -292,8 +303,9 @@ def print_results(results: dict[str, Any], runs: int) -> None:
         print(f"in-process replay of every workflow and negative twin: {results['replay_all_s']:.2f} s"
               "   (target < 3 s)")
         rv = results["replay_vehicles"]
-        print(f"replay of {rv['vehicles']} vehicles through the particulier lifeline over loopback HTTP "
-              f"({rv['concurrency']} at once): {rv['seconds']:.1f} s "
+        print(f"replay of {rv['vehicles']} vehicles through the particulier lifeline over loopback HTTP, "
+              f"against `serve --workers {rv['workers']}` ({rv['concurrency']} runners at once, "
+              f"a dealer each): {rv['seconds']:.1f} s "
               f"({rv['vehicles'] / rv['seconds']:.0f} vehicles/s)   (target < 60 s)")
 
 
@@ -305,8 +317,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=2, help="measured runs per load; the best is kept")
     parser.add_argument("--vehicles", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=2025)
-    parser.add_argument("--concurrency", type=int, default=1,
-                        help="replay runners at once (above 1 fails at 1,000 vehicles: open)")
+    parser.add_argument("--concurrency", type=int, default=2,
+                        help="replay runners at once, each in a dealer of its own")
+    parser.add_argument("--replay-workers", type=int, default=1,
+                        help="`serve --workers` of the fakes the vehicles are replayed against")
     parser.add_argument("--skip-prism", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-http", action="store_true")

@@ -15,6 +15,7 @@ audited by the checker. At the end, the checker's cross-system audit of both jou
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -53,7 +54,6 @@ from icarflex.scenarios.results import (
 from icarflex.scenarios.sandbox import Sandbox, SandboxUnavailable
 
 REFERENCE_PAGE = 500  # the most vehicles of the referential one read returns (docs/api.md)
-DMS_ACTOR = load_contract().dms_actor  # the actor of the ICAR connector's calls on OpenFlex
 
 
 @dataclass(frozen=True)
@@ -139,6 +139,7 @@ class Runner:
         self._current: StepResult | None = None
         self._replies: list[Reply] = []
         self._entries: list[dict[str, Any]] = []
+        self._own: set[str] = set()  # the ids (OpenFlex and ICAR) of the vehicles this run created
         self.journal_on, self._cursor, self._start = False, 0, (0, 0)
         self._unread = True  # an API call since the last drain: the journal may hold new entries
         self._salt, self._index = "", 0
@@ -175,7 +176,7 @@ class Runner:
         if path.startswith("/__"):
             return  # the simulator's controls (/__admin/) are not journaled; the API is, under any prefix
         separate = client.system == "icar" and record and client.on_call is not None
-        dms_read = client.system == "openflex" and client.actor == DMS_ACTOR
+        dms_read = client.system == "openflex" and client.actor == self.contract.dms_actor
         if separate or (self._pending is not None and (record or dms_read)):
             self._entries += self._drain()
         self._unread = True
@@ -212,7 +213,7 @@ class Runner:
         self._cursor = reply.body.get("next_after", self._cursor)
         entries = reply.body.get("items") or []
         if pending is not None:
-            pending.effects = [e for e in entries if e.get("actor") == DMS_ACTOR]
+            pending.effects = [e for e in entries if e.get("actor") == self.contract.dms_actor]
         return entries
 
     # -- a run ---------------------------------------------------------------------
@@ -382,6 +383,7 @@ class Runner:
     def _done(self, result: ScenarioResult, replay: Replay) -> None:
         result.vehicle.update({k: replay.values[k] for k in ("police_number", "vehicle_id", "icar_id")
                                if k in replay.values})
+        self._own |= {str(replay.values[k]) for k in ("vehicle_id", "icar_id") if replay.values.get(k)}
         self.listener.scenario_done(result)
 
     def _skipped(self, result: ScenarioResult, reason: str) -> ScenarioResult:
@@ -467,7 +469,8 @@ class Runner:
         icar = self.icar_admin.journal(self._start[1])
         if not (openflex.ok and icar.ok):
             return [Check("audit croisé des journaux", True, "journal ICAR indisponible", skipped=True)]
-        entries = (openflex.body.get("items") or []) + (icar.body.get("items") or [])
+        entries = [e for e in (openflex.body.get("items") or []) + (icar.body.get("items") or [])
+                   if _vehicle_ids(e) & self._own]
         return self._mapping_checks(entries) + self._desync_checks(entries, system_error)
 
     def _mapping_checks(self, entries: list[dict[str, Any]]) -> list[Check]:
@@ -492,6 +495,21 @@ class Runner:
         detail = (f"aucune opération ICAR en attente ; {refused} refusée(s) par OpenFlex, rien appliqué "
                   f"dans ICAR ; {resolved} réglée(s) ensuite")
         return failing or [Check(name, True, detail, rule=rule)]
+
+
+_ABOUT_VEHICLE = re.compile(r"^/api/v1/vehicles/(?P<id>[^/]+)")  # a vehicle's path, or below it
+
+
+def _vehicle_ids(entry: Mapping[str, Any]) -> set[str]:
+    """The vehicle ids an entry is about (OpenFlex's, ICAR's record): the runner judges the
+    vehicles it created, not those of whoever else uses the target meanwhile (a shared sandbox,
+    its own other runners), read in another instant than its own and so never comparable."""
+    response = entry.get("response") if isinstance(entry.get("response"), Mapping) else {}
+    record = response.get("record") if isinstance(response.get("record"), Mapping) else {}
+    path = _ABOUT_VEHICLE.match(entry.get("path") or "")
+    found = (entry.get("vehicle_id"), path["id"] if path else None, response.get("id"),
+             response.get("openflex_id"), record.get("id"), record.get("openflex_id"))
+    return {str(v) for v in found if v}
 
 
 def _system_failure(reply: Reply) -> bool:

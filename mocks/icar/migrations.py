@@ -6,6 +6,8 @@ step follows it.
 2. The outbox (operations recorded before their push to OpenFlex, one open per record), the
    operation of each sync log entry, a unique (site, line) in the register; the records'
    claim columns go (no record is locked any more).
+3. Invoices are numbered per dealer (each its own sequence, as a company numbers its own):
+   their key is (dealer, number), no longer the number alone, which two dealers both had.
 """
 from __future__ import annotations
 
@@ -58,4 +60,18 @@ ALTER TABLE icar_records DROP COLUMN busy;
 ALTER TABLE icar_records DROP COLUMN busy_at;
 """
 
-MIGRATIONS = [Migration(1, V1), Migration(2, V2)]
+V3 = """
+CREATE TABLE icar_invoices_by_dealer (
+    number TEXT NOT NULL, dealer TEXT NOT NULL, record_id TEXT NOT NULL UNIQUE, customer TEXT NOT NULL,
+    invoiced_sale_price {real} NOT NULL, vat_recoverable INTEGER NOT NULL, vat_regime TEXT NOT NULL,
+    vat_source TEXT NOT NULL, origin TEXT, issued_at TEXT NOT NULL, PRIMARY KEY (dealer, number)
+);
+INSERT INTO icar_invoices_by_dealer (number, dealer, record_id, customer, invoiced_sale_price,
+                                     vat_recoverable, vat_regime, vat_source, origin, issued_at)
+    SELECT number, dealer, record_id, customer, invoiced_sale_price, vat_recoverable, vat_regime, vat_source,
+           origin, issued_at FROM icar_invoices;
+DROP TABLE icar_invoices;
+ALTER TABLE icar_invoices_by_dealer RENAME TO icar_invoices;
+"""
+
+MIGRATIONS = [Migration(1, V1), Migration(2, V2), Migration(3, V3)]

@@ -71,9 +71,13 @@ class Vehicles:
         row = self.tx.one("SELECT * FROM openflex_vehicles WHERE id = ?", (vehicle_id,), lock=True)
         return None if row is None else self._assemble([row])[0]
 
-    def snapshot(self, vehicle_id: str) -> tuple[dict[str, Any], str | None] | None:
+    def snapshot(self, vehicle_id: str, lock: bool = False) -> tuple[dict[str, Any], str | None] | None:
         """The vehicle's JSON and its dealer's stored settings overlay, read by one statement
-        (one snapshot, on either backend, inside a transaction or not)."""
+        (one snapshot, on either backend, inside a transaction or not). `lock=True`: its row
+        locked first (`FOR UPDATE`) until the commit, so concurrent writers of the vehicle queue
+        for it instead of each judging a version another one is replacing."""
+        if lock:
+            self.tx.one("SELECT id FROM openflex_vehicles WHERE id = ?", (vehicle_id,), lock=True)
         rows = self.tx.query(
             "SELECT v.*, r.doc AS reservation, s.overlay AS overlay FROM openflex_vehicles v "
             "LEFT JOIN openflex_reservations r ON r.vehicle_id = v.id "

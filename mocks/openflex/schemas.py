@@ -20,7 +20,7 @@ from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Annotated, Any, Literal
 
-from icarflex.contracts import Contract, load_contract
+from icarflex.contracts import Contract
 from icarflex.contracts.models import FieldSpec
 from icarflex.mocks.common.api import Refusal
 from icarflex.mocks.common.bodies import MAX_SAFE_INTEGER
@@ -34,7 +34,6 @@ Money = Annotated[float, Strict(), Field(ge=0, le=MAX_SAFE_INTEGER, allow_inf_na
 Id = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=64)]
 Text = Annotated[str, Strict(), StringConstraints(max_length=500)]
 Timestamp = Annotated[str, Field(description="Horodatage ISO 8601 (UTC)")]
-ORDER_KIND = load_contract().vehicle.reservations.order  # made by an order, never by POST /reservations
 DATED_KIND = "DATED"  # the one kind that ends on a date (`until`)
 
 
@@ -169,13 +168,14 @@ def _published(required: tuple[str, ...], fixed: dict[str, Any], extra: dict[str
 
 def reservation_models(contract: Contract) -> tuple[type[BaseModel], type[BaseModel]]:
     kinds = contract.vehicle.reservations.kinds
+    order = contract.vehicle.reservations.order  # made by an order, never by POST /reservations
     reservation = create_model(
         "Reservation", __config__=ConfigDict(extra="forbid"),
         __doc__="Une réservation d'un véhicule (ORDER : posée par une commande d'opportunité)",
         id=(str, ...), vehicle_id=(str, ...), kind=(literal(kinds), ...), blocks_sale=(bool, ...),
         blocks_publication=(bool, ...), until=(date | None, ...), opportunity_id=(str | None, ...),
         comment=(str | None, ...), created_at=(Timestamp, ...), created_by=(str, ...))
-    others = tuple(k for k in kinds if k not in (ORDER_KIND, DATED_KIND))
+    others = tuple(k for k in kinds if k not in (order, DATED_KIND))
     dated_rule = {"anyOf": [
         {"properties": {"kind": {"const": DATED_KIND}, "until": {"type": "string", "format": "date"}},
          "required": ["until"]},
@@ -184,7 +184,7 @@ def reservation_models(contract: Contract) -> tuple[type[BaseModel], type[BaseMo
         "ReservationCreate", __config__=ConfigDict(extra="forbid", json_schema_extra=dated_rule),
         __doc__=f"Réservation posée par un utilisateur OpenFlex : {DATED_KIND} a une date de fin `until` "
                 "(obligatoire, aujourd'hui ou plus tard : 422 sinon), les autres n'en ont pas",
-        kind=(literal(tuple(k for k in kinds if k != ORDER_KIND)), ...),
+        kind=(literal(tuple(k for k in kinds if k != order)), ...),
         blocks_sale=(StrictBool, ...), blocks_publication=(StrictBool, ...),
         until=(IsoDate | None, None), comment=(Text | None, None))
     return reservation, create
