@@ -48,10 +48,10 @@ def test_each_workflow_replays_green_with_both_statuses_at_every_step(run_under,
     for step, expected in zip(result.steps, contract_steps, strict=True):
         assert step.openflex_status == expected.status
         if step.icar_status is not None:
-            assert step.icar_status in CONTRACT.icar_statuses_for(expected.status, SHIPPED[profile])
+            assert step.icar_status == CONTRACT.icar_status_after(expected)
         assert step.findings == [] or not any(f.failing for f in step.findings)
     if any(s.icar_status is not None for s in result.steps):  # an abandoned estimation never reaches ICAR
-        assert result.steps[-1].icar_status == CONTRACT.icar_status_for(contract_steps[-1].status)
+        assert result.steps[-1].icar_status == CONTRACT.icar_status_after(contract_steps[-1])
 
 
 @pytest.mark.parametrize(("workflow", "twin"), TWINS, ids=[t.id for _, t in TWINS])
