@@ -78,11 +78,14 @@ def create(client: Client, number: int, i: int) -> tuple[str, str]:
 ROUND = [0]
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("backend, workers", [("sqlite", 1), ("postgresql", 1), ("postgresql", 2)],
+                         ids=["sqlite", "postgresql", "postgresql-2-workers"])
 def test_kill_9_during_patches_loses_no_acknowledged_write_and_reissues_no_etag(
-        backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+        backend: str, workers: int, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """With --workers 2, the kill takes the arbiter and both workers at once (its process group)."""
     db = str(tmp_path / "crash.sqlite3") if backend == "sqlite" else request.getfixturevalue("postgres_url")
-    served = start_serve(db)
+    extra = ("--workers", str(workers)) if workers > 1 else ()
+    served = start_serve(db, *extra)
     status, _, vehicle = call(served.openflex, "POST", "/vehicles", body=CREATION)
     assert status == 201, vehicle
     VEHICLE["id"] = vehicle["id"]
@@ -93,7 +96,7 @@ def test_kill_9_during_patches_loses_no_acknowledged_write_and_reissues_no_etag(
         assert len(acks) >= 150, f"round {round_no}: the load never got going"
         for version_no, mileage in acks:
             assert answered.setdefault(version_no, mileage) == mileage, f"ETag v{version_no} answered twice"
-        served = start_serve(db)
+        served = start_serve(db, *extra)
         status, headers, stored = call(served.openflex, "GET", f"/vehicles/{VEHICLE['id']}")
         assert version(headers["etag"]) >= max(answered), "the store lost acknowledged versions"
         updates = [e for e in feed(served.openflex) if e["type"] == "vehicle.updated"]
