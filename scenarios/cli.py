@@ -174,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--icar-port", type=int, default=8082, help="port du fake ICAR (occupé : un libre)")
     demo.add_argument("--report", default="icarflex-report", help="dossier du rapport")
     demo.add_argument("--seed", type=int, default=2025, help="graine des données générées")
+    demo.add_argument("--profile", type=profile_arg, metavar="PROFIL",
+                      help="paramétrage du concessionnaire servi et rejoué (fichier ou nom, "
+                           "ex. exit-in-openflex)")
 
     check = _parser(sub, "check", "auditer un journal enregistré (lignes JSON) au regard du contrat")
     check.add_argument("journal", metavar="JOURNAL",

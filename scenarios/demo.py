@@ -6,8 +6,10 @@ so that the live dashboard shows both systems; its full URL (with the demo admin
 and the API docs are printed, and `--open` opens the dashboard where there is a browser.
 Then every workflow and its forbidden attempts are played, one short French line per
 step from the contract's labels (`Presenter`), with a pause of --pace seconds after each
-(or, with --step, until Enter). The report is written, and the fakes stay up, so the
-dashboard and the docs can still be shown, until Ctrl-C (--exit: stop at once).
+(or, with --step, until Enter). With --profile, OpenFlex serves that dealer parameterization
+and the replay expects it (a workflow whose premise it breaks is said not applicable). The
+report is written, and the fakes stay up, so the dashboard and the docs can still be shown,
+until Ctrl-C (--exit: stop at once).
 """
 from __future__ import annotations
 
@@ -39,8 +41,9 @@ def demo(args: argparse.Namespace) -> int:
     """Serve both fakes, announce the dashboard, play every workflow at the presenter's pace."""
     out = output(None)
     ports = (_free_or_any(args.openflex_port), _free_or_any(args.icar_port))
-    with local_fakes(ports=ports) as fakes:
-        _announce(out, fakes)
+    profile = getattr(args, "profile", None)
+    with local_fakes(profile, ports=ports) as fakes:
+        _announce(out, fakes, profile)
         if args.open:
             _open(out, dashboard_url(fakes.openflex))
         pause = pacer(args.pace, args.step, sys.stdin, out)
@@ -49,8 +52,8 @@ def demo(args: argparse.Namespace) -> int:
             pause()
         presenter = Presenter(out, pause)
         keys = {**DEMO_KEYS}
-        with Runner(Targets(fakes.openflex_url, fakes.icar_url, keys), expected=load_profile(None),
-                    seed=args.seed, negative=True, listener=presenter) as runner:
+        with Runner(Targets(fakes.openflex_url, fakes.icar_url, keys), expected=load_profile(profile),
+                    seed=args.seed, negative=True, listener=presenter, profile_name=profile) as runner:
             result = runner.run(workflow_ids("all"))
         junit, html = write_reports(result, Path(args.report))
         presenter.summary(result, f"{html} (JUnit : {junit})")
@@ -83,12 +86,13 @@ def _free_or_any(port: int) -> int:
     return port
 
 
-def _announce(out: TextIO, fakes: LocalFakes) -> None:
+def _announce(out: TextIO, fakes: LocalFakes, profile: str | None) -> None:
     contract = load_contract()
     names = ", ".join(w.title for w in contract.workflows)
     out.write(f"Tableau de bord : {dashboard_url(fakes.openflex)}\n"
               f"OpenFlex fake   : {fakes.openflex_url}  (docs : {fakes.openflex_url}/docs)\n"
               f"ICAR fake       : {fakes.icar_url}  (docs : {fakes.icar_url}/docs)\n"
+              f"Paramétrage     : {Path(profile).stem if profile else 'défauts du guide'}\n"
               f"Parcours joués  : {names}, et leurs tentatives interdites\n")
     out.flush()
 

@@ -105,3 +105,16 @@ def test_demo_open_opens_the_dashboard_in_the_browser_there_is(tmp_path: Path) -
     while not opened.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert opened.read_text().strip() == url
+
+
+def test_demo_profile_serves_and_replays_that_dealer_s_parameterization(tmp_path: Path) -> None:
+    """Under exit-in-openflex (« Sortie des véhicules en statut livraison » at NON), the demo
+    plays the exit made in OpenFlex, and the workflows exiting through ICAR are not applicable."""
+    done = subprocess.run([sys.executable, "-m", "icarflex.scenarios.cli", "demo", "--exit", "--profile",
+                           "exit-in-openflex", "--openflex-port", "0", "--icar-port", "0",
+                           "--report", str(tmp_path / "r")],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                          timeout=240)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr
+    assert "Paramétrage     : exit-in-openflex" in done.stdout
+    assert "CONFORME" in done.stdout and "2/2 parcours" in done.stdout, done.stdout[-1500:]
