@@ -48,6 +48,8 @@ class ScenarioStep(Strict):
     step: str
     inputs: dict[str, Any] = {}
     expect: Expectation = Expectation()
+    # The rows this step (and so whatever reaches it) relies on, beside the workflow's own.
+    when: dict[str, Any] | None = None
 
 
 class Refusal(Strict):
@@ -112,6 +114,7 @@ class Step:
     contract: WorkflowStep
     inputs: dict[str, Any]
     expect: Expectation
+    when: dict[str, Any] | None = None
 
     @property
     def id(self) -> str:
@@ -136,6 +139,12 @@ class Scenario:
 
     def steps_before(self, step_id: str) -> tuple[Step, ...]:
         return self.steps[:self.step_index[step_id]]
+
+    def premises(self, until: str | None = None) -> list[dict[str, Any]]:
+        """The premises (profile subsets) of the whole workflow, or of what a replay up to the
+        step `until` (included: a twin in its place inherits it) relies on."""
+        steps = self.steps if until is None else self.steps[:self.step_index[until] + 1]
+        return [p for p in (self.when, *(step.when for step in steps)) if p]
 
 
 def load_scenarios(contract: Contract | None = None, data_dir: Path = DATA_DIR) -> dict[str, Scenario]:
@@ -164,15 +173,17 @@ def load_scenario(path: Path, contract: Contract) -> Scenario:
     problems = _step_problems(workflow, data) + [
         f"twin {twin.id!r}: {problem}" for twin in data.negative_twins
         for problem in _twin_problems(contract, workflow, twin)]
-    if data.when is not None:
-        try:
-            parse_overlay(contract, data.when, "when")
-        except ContractError as exc:
-            problems.append(str(exc))
+    premises = [("when", data.when), *((f"step {s.step} when", s.when) for s in data.steps)]
+    for where, premise in premises:
+        if premise is not None:
+            try:
+                parse_overlay(contract, premise, where)
+            except ContractError as exc:
+                problems.append(str(exc))
     if problems:
         raise ScenarioError("\n".join(f"{path.name}: {p}" for p in problems))
     by_id = {s.step: s for s in data.steps}
-    steps = tuple(Step(s, by_id[s.id].inputs, by_id[s.id].expect) for s in workflow.steps)
+    steps = tuple(Step(s, by_id[s.id].inputs, by_id[s.id].expect, by_id[s.id].when) for s in workflow.steps)
     return Scenario(workflow, steps, data.negative_twins, path, data.when)
 
 

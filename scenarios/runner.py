@@ -303,7 +303,7 @@ class Runner:
         workflow = scenario.workflow
         result = ScenarioResult(workflow.id, workflow.id, workflow.title, "workflow", workflow.guide_section)
         self.listener.scenario_started(result)
-        unmet = self._unmet(scenario.when)
+        unmet = self._unmet_all(scenario.premises())
         if unmet:
             reason = f"parcours non applicable sous le paramétrage attendu : {', '.join(unmet)}"
             return self._skipped(result, reason)
@@ -321,7 +321,7 @@ class Runner:
         result = ScenarioResult(twin.id, scenario.id, twin.title, "twin", scenario.workflow.guide_section,
                                 rules=twin.rules)
         self.listener.scenario_started(result)
-        unmet = list(dict.fromkeys(self._unmet(scenario.when) + self._unmet(twin.when)))
+        unmet = self._unmet_all([*scenario.premises(until=twin.instead_of), twin.when or {}])
         if unmet:
             reason = f"prémisse non tenue par le paramétrage attendu : {', '.join(unmet)}"
             return self._skipped(result, reason)
@@ -390,6 +390,10 @@ class Runner:
         result.skipped = reason
         self.listener.scenario_done(result)
         return result
+
+    def _unmet_all(self, premises: Sequence[Mapping[str, Any]]) -> list[str]:
+        """The rows of several premises the expected parameterization does not hold, each once."""
+        return list(dict.fromkeys(row for premise in premises for row in self._unmet(premise)))
 
     def _unmet(self, when: Mapping[str, Any] | None) -> list[str]:
         """The rows of a premise (a profile subset) the expected parameterization does not hold."""

@@ -30,8 +30,9 @@ SCENARIOS = load_scenarios(CONTRACT)
 
 
 def premise(workflow: str) -> bool | None:
-    """The value of the row a workflow's premise (`when`) needs, if it names it."""
-    return ((SCENARIOS[workflow].when or {}).get("capabilities") or {}).get(ROW)
+    """The value of the row a workflow's premises (its own `when`, its steps') need, if they name it."""
+    values = [(p.get("capabilities") or {}).get(ROW) for p in SCENARIOS[workflow].premises()]
+    return next((v for v in values if v is not None), None)
 
 
 # The workflows that apply only where the row is NON: the one replaying that path.

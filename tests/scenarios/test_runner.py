@@ -40,7 +40,7 @@ def test_the_whole_run_holds_against_the_fakes(full_run: RunResult) -> None:
 
 @pytest.mark.parametrize("workflow", [w.id for w in CONTRACT.workflows])
 def test_each_workflow_replays_green_with_both_statuses_at_every_step(run_under, workflow: str) -> None:  # noqa: ANN001
-    profile = profile_for(SCENARIOS[workflow].when)
+    profile = profile_for(*SCENARIOS[workflow].premises())
     result = scenario(run_under(profile), workflow)
     contract_steps = CONTRACT.workflow[workflow].steps
     assert result.ok, [(s.step, s.failures()) for s in result.steps if not s.ok]
@@ -57,7 +57,8 @@ def test_each_workflow_replays_green_with_both_statuses_at_every_step(run_under,
 @pytest.mark.parametrize(("workflow", "twin"), TWINS, ids=[t.id for _, t in TWINS])
 def test_each_negative_twin_is_refused_and_caught_by_the_checker(run_under, workflow: str,  # noqa: ANN001
                                                                  twin) -> None:  # noqa: ANN001
-    result = scenario(run_under(profile_for(SCENARIOS[workflow].when, twin.when)), twin.id)
+    premises = SCENARIOS[workflow].premises(until=twin.instead_of)
+    result = scenario(run_under(profile_for(*premises, twin.when)), twin.id)
     assert result.ok, [(s.step, s.failures()) for s in result.steps if not s.ok]
     attempt = result.attempt
     assert attempt is not None and attempt.kind == ATTEMPT
@@ -132,3 +133,19 @@ def test_run_against_named_servers_replays_twice(capsys) -> None:  # noqa: ANN00
         assert main(["run", "marchand", *urls, "-q"]) == 0
         assert main(["verify", *urls, "-q"]) == 0
     assert "R5" in capsys.readouterr().out
+
+
+def test_a_twin_relies_only_on_the_premises_up_to_its_step(run_under) -> None:  # noqa: ANN001
+    """Under exit-in-openflex the retail workflow is not applicable (it exits through ICAR), but
+    its twins played before the invoice are: they never reach the step that needs the row."""
+    run = run_under("exit-in-openflex")
+    workflow = SCENARIOS["particulier"]
+    assert "exit_from_delivery" in (scenario(run, "particulier").skipped or "")
+    invoice = workflow.step_index["invoice"]
+    early = [t for t in workflow.twins if workflow.step_index[t.instead_of] < invoice and not t.when]
+    late = [t for t in workflow.twins if workflow.step_index[t.instead_of] >= invoice]
+    assert early and late
+    for twin in early:
+        played = scenario(run, twin.id)
+        assert not played.skipped and played.ok, (twin.id, played.skipped)
+    assert all("exit_from_delivery" in (scenario(run, t.id).skipped or "") for t in late)
