@@ -197,11 +197,12 @@ def _purchase_vat(contract: Contract, touched: Mapping[str, Any], merged: Mappin
                   creating: bool) -> list[Violation]:
     """Rule R9: the VAT regime comes from the purchase. An origin that fixes it (a private seller:
     margin scheme) refuses the other value; any other origin states it at the creation."""
-    field, rule = "vat_recoverable", contract.rule_for("vat_regime")
-    if not creating and not {"origin", field} & set(touched):
+    field, by = contract.vehicle.vat_field, contract.vehicle.vat_fixed_by
+    rule = contract.rule_for("vat_regime")
+    if not creating and not {by, field} & set(touched):
         return []
-    fixed, value, origin = contract.fixed_vat_recoverable(merged.get("origin")), merged.get(field), \
-        merged.get("origin")
+    origin = merged.get(by)
+    fixed, value = contract.fixed_vat_recoverable(origin), merged.get(field)
     if fixed is not None and value is not None and value != fixed:
         regime = contract.vat_regime_name(fixed)
         return [_violation(contract, "VALIDATION_ERROR", rule, field,

@@ -156,12 +156,18 @@ class VehicleSpec(Strict):
     trade_in_stages: TradeInStages | None = None
     vat_regimes: dict[str, VatRegime] = {}
     vat_by_origin: dict[str, str] = {}  # origin → the regime fixed by it (rule R9)
+    vat_field: str = "vat_recoverable"  # the field each regime sets (rule R9)
+    vat_fixed_by: str = "origin"        # the field whose value may fix the regime (`vat_by_origin`)
 
     @model_validator(mode="after")
     def _vat_coherent(self) -> VehicleSpec:
         unknown = set(self.vat_by_origin.values()) - set(self.vat_regimes)
         if unknown:
             raise ValueError(f"vat_by_origin names unknown regimes {sorted(unknown)}")
+        named = (self.vat_field, self.vat_fixed_by) if self.vat_regimes else ()
+        missing = [f for f in named if f not in self.fields]
+        if missing:
+            raise ValueError(f"vat_field / vat_fixed_by name no field: {missing}")
         if self.vat_regimes and {r.vat_recoverable for r in self.vat_regimes.values()} != {True, False}:
             raise ValueError("vat_regimes needs one regime with VAT recoverable and one without")
         return self

@@ -255,7 +255,7 @@ class IcarService:
             raise WrongDmsStatus(known["status"], (self.life.stock,), "invoice")
         read = self.connector.get_vehicle(self._ctx(known, "invoice"), known["openflex_id"])
         vehicle = accepted(read) or {}
-        origin = vehicle.get("origin")
+        origin = vehicle.get(self.contract.vehicle.vat_fixed_by)
         vat, source = self._vat(vehicle, body.vat_recoverable)
         parameterization = self._parameterization(known)
         change: Json = {self.life.invoiced_price_field: body.invoiced_sale_price}
@@ -296,7 +296,7 @@ class IcarService:
             return requested, "REQUEST"
         if isinstance(vehicle.get(self.life.vat_field), bool):
             return vehicle[self.life.vat_field], "PURCHASE"
-        origin = vehicle.get("origin")
+        origin = vehicle.get(self.contract.vehicle.vat_fixed_by)
         fixed = self.contract.fixed_vat_recoverable(origin if isinstance(origin, str) else None)
         if fixed is None:
             raise ValidationFailed(f"Origine OpenFlex {origin!r} : le régime de TVA se déclare à l'achat, "

@@ -137,14 +137,14 @@ def conditional_formats(contract: Contract) -> list[dict[str, Any]]:
 def vat_by_origin(contract: Contract) -> dict[str, Any]:
     """Rule R9 at the creation, as JSON Schema: an origin that fixes the VAT regime (a private
     seller: margin scheme) takes that `vat_recoverable` or none; any other states it."""
-    fixed = {origin: contract.fixed_vat_recoverable(origin) for origin in contract.enum_values("origin")}
+    field, by = contract.vehicle.vat_field, contract.vehicle.vat_fixed_by
+    fixed = {origin: contract.fixed_vat_recoverable(origin) for origin in contract.enum_values(by)}
     branches: list[dict[str, Any]] = [
-        {"properties": {"origin": {"const": origin}, "vat_recoverable": {"enum": [value, None]}}}
+        {"properties": {by: {"const": origin}, field: {"enum": [value, None]}}}
         for origin, value in fixed.items() if value is not None]
     free = [origin for origin, value in fixed.items() if value is None]
     if free:
-        branches.append({"properties": {"origin": {"enum": free}, "vat_recoverable": {"type": "boolean"}},
-                         "required": ["vat_recoverable"]})
+        branches.append({"properties": {by: {"enum": free}, field: {"type": "boolean"}}, "required": [field]})
     return {"anyOf": branches}
 
 
@@ -295,7 +295,8 @@ def refusals(contract: Contract) -> SimpleNamespace:
                   for p in contract.lifeline.preconditions.values() if status(p.code) == 422)
     # A creation's schema states these (`vat_by_origin`, `conditional_formats`); a patch meets
     # the vehicle's stored fields.
-    vat = (Refusal(status("VALIDATION_ERROR"), "VALIDATION_ERROR", ("vat_recoverable", "origin"),
+    vat = (Refusal(status("VALIDATION_ERROR"), "VALIDATION_ERROR",
+                   (contract.vehicle.vat_field, contract.vehicle.vat_fixed_by),
                    "régime de TVA contraire à l'origine du véhicule", contract.rule_for("vat_regime")),)
     formats = tuple(
         Refusal(status("VALIDATION_ERROR"), "VALIDATION_ERROR", (name, *fmt.when),

@@ -165,6 +165,8 @@ CORRUPTIONS = {  # id: (file, corruption, the row the message must name)
     "rule-on-unknown-point": ("rules.yaml", _set(_of("rules", "R5"), points=["reservaton"]), "R5"),
     "duplicate-rule-id": ("rules.yaml", _set(_of("rules", "R4"), id="R3"), "R3"),
     "typo-key-in-field-spec": ("vehicle.yaml", _set(lambda d: d["fields"]["mileage"], minimun=0), "mileage"),
+    "vat-field-not-a-field": ("vehicle.yaml", lambda d: d.update(vat_field="tva_recuperable"),
+                              "tva_recuperable"),
 }
 
 
