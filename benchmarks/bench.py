@@ -271,32 +271,33 @@ def replay_benchmarks(args: argparse.Namespace, results: dict[str, Any]) -> None
     results["replay_vehicles"]["workers"] = args.replay_workers
 
 
+def print_pair(results: dict[str, Any], fake: str, bare: str, title: str, labels: tuple[str, str],
+               show_prism: bool) -> None:
+    """GET and PATCH of the fake beside the bare app (and Prism where it ran), with the ratios."""
+    for method in ("GET", "PATCH"):
+        print(f"{method} /api/v1/vehicles/{{id}}   {title}")
+        print(row(labels[0], results[fake][method]))
+        print(row(labels[1], results[bare][method]))
+        ratio = results[fake][method]["rps"] / results[bare][method]["rps"]
+        print(f"  fake/bare = {ratio:.2f}   (target >= 0.6)")
+        if "prism" in results:
+            if show_prism:
+                print(row("Prism mock", results["prism"][method]))
+            ratio = results[fake][method]["rps"] / results["prism"][method]["rps"]
+            print(f"  fake/Prism = {ratio:.2f}   (target >= 1.0)")
+
+
 def print_results(results: dict[str, Any], runs: int) -> None:
     print(f"icarflex benchmarks (this machine: {os.cpu_count()} cores; 1-minute load average "
           f"{results['load_before']:.1f} before, {results['load_after']:.1f} after)")
     if "fake" in results:
         print(f"cold start of `icarflex serve` (both fakes answer): {results['cold_start_s']:.2f} s")
-        for method in ("GET", "PATCH"):
-            print(f"{method} /api/v1/vehicles/{{id}}   (best of {runs} runs, each after a warm-up)")
-            print(row("OpenFlex fake", results["fake"][method]))
-            print(row("bare Flask (same server)", results["bare"][method]))
-            ratio = results["fake"][method]["rps"] / results["bare"][method]["rps"]
-            print(f"  fake/bare = {ratio:.2f}   (target >= 0.6)")
-            if "prism" in results:
-                print(row("Prism mock", results["prism"][method]))
-                ratio = results["fake"][method]["rps"] / results["prism"][method]["rps"]
-                print(f"  fake/Prism = {ratio:.2f}   (target >= 1.0)")
+        print_pair(results, "fake", "bare", f"(best of {runs} runs, each after a warm-up)",
+                   ("OpenFlex fake", "bare Flask (same server)"), show_prism=True)
         print(f"peak RSS of `icarflex serve` after the load: {results['fake_rss_mb']:.0f} MB")
     if "fake_pg2" in results:
-        for method in ("GET", "PATCH"):
-            print(f"{method} /api/v1/vehicles/{{id}}   serve --workers 2 on PostgreSQL (best of {runs} runs)")
-            print(row("OpenFlex fake, 2 workers", results["fake_pg2"][method]))
-            print(row("bare Flask, 2 workers", results["bare2"][method]))
-            ratio = results["fake_pg2"][method]["rps"] / results["bare2"][method]["rps"]
-            print(f"  fake/bare = {ratio:.2f}   (target >= 0.6)")
-            if "prism" in results:
-                ratio = results["fake_pg2"][method]["rps"] / results["prism"][method]["rps"]
-                print(f"  fake/Prism = {ratio:.2f}   (target >= 1.0)")
+        print_pair(results, "fake_pg2", "bare2", f"serve --workers 2 on PostgreSQL (best of {runs} runs)",
+                   ("OpenFlex fake, 2 workers", "bare Flask, 2 workers"), show_prism=False)
     elif "postgres_skipped" in results:
         print(f"serve --workers 2 on PostgreSQL: skipped ({results['postgres_skipped']})")
     if "replay_all_s" in results:

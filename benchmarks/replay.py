@@ -69,8 +69,7 @@ def replay_vehicles(openflex_url: str, icar_url: str, count: int, seed: int, con
 
 def _own_dealer_runner(openflex_url: str, icar_url: str, seed: int) -> Runner:
     sandbox = Sandbox.create(openflex_url, icar_url, ADMIN_KEY)
-    keys = {**sandbox.keys, "admin": sandbox.own_admin_key, "icar": sandbox.keys["icar_user"]}
-    targets = Targets(openflex_url, icar_url, keys=keys, dealer=sandbox.dealer)
+    targets = Targets(openflex_url, icar_url, keys=sandbox.runner_keys, dealer=sandbox.dealer)
     return Runner(targets, seed=seed, negative=False)
 
 

@@ -348,6 +348,20 @@ def _snapshot(entry: Mapping[str, Any]) -> bool:
     return isinstance(record.get("openflex_id"), str) and isinstance(record.get("status"), str)
 
 
+ABOUT_VEHICLE = re.compile(r"^/api/v1/vehicles/(?P<id>[^/]+)")  # a vehicle's path, or one below it
+
+
+def entry_vehicle_ids(entry: Mapping[str, Any]) -> set[str]:
+    """The vehicle ids an entry is about, on either system: OpenFlex's, and ICAR's record with the
+    OpenFlex vehicle it follows (from the entry, its path and its answer)."""
+    response = entry.get("response") if isinstance(entry.get("response"), Mapping) else {}
+    record = _icar_record(response)
+    path = ABOUT_VEHICLE.match(entry.get("path") or "")
+    found = (entry.get("vehicle_id"), path["id"] if path else None, response.get("id"),
+             record.get("id"), record.get("openflex_id"))
+    return {str(v) for v in found if v}
+
+
 def _icar_record(body: Mapping[str, Any]) -> Mapping[str, Any]:
     """The DMS record an ICAR answer shows: itself, or the `record` of a replay's answer."""
     record = body.get("record")

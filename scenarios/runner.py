@@ -15,7 +15,6 @@ audited by the checker. At the end, the checker's cross-system audit of both jou
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -35,6 +34,7 @@ from icarflex.scenarios.checker import (
     Auditor,
     cross_check,
     desynchronisations,
+    entry_vehicle_ids,
 )
 from icarflex.scenarios.clients import DEMO_KEYS, Dms, HttpClient, OpenFlexClient, Reply, TargetUnreachable
 from icarflex.scenarios.drift import compare
@@ -365,7 +365,7 @@ class Runner:
                                  self.targets.keys.get("admin") or "", settings=self.expected.to_json())
         sandbox.settings_path = self.targets.mapping.wire_path("settings")
         saved = (self.targets, self.reader, self.icar, self._clients)
-        keys = {**sandbox.keys, "admin": sandbox.own_admin_key, "icar": sandbox.keys.get("icar_user", "")}
+        keys = sandbox.runner_keys
         self.targets = replace(self.targets, keys=keys, dealer=sandbox.dealer)
         self.reader = OpenFlexClient(self.targets.openflex_url, keys["openflex_user"], on_send=self._on_send,
                                      mapping=self.targets.mapping)
@@ -474,7 +474,7 @@ class Runner:
         if not (openflex.ok and icar.ok):
             return [Check("audit croisé des journaux", True, "journal ICAR indisponible", skipped=True)]
         entries = [e for e in (openflex.body.get("items") or []) + (icar.body.get("items") or [])
-                   if _vehicle_ids(e) & self._own]
+                   if entry_vehicle_ids(e) & self._own]  # another client's: read in another instant
         return self._mapping_checks(entries) + self._desync_checks(entries, system_error)
 
     def _mapping_checks(self, entries: list[dict[str, Any]]) -> list[Check]:
@@ -499,21 +499,6 @@ class Runner:
         detail = (f"aucune opération ICAR en attente ; {refused} refusée(s) par OpenFlex, rien appliqué "
                   f"dans ICAR ; {resolved} réglée(s) ensuite")
         return failing or [Check(name, True, detail, rule=rule)]
-
-
-_ABOUT_VEHICLE = re.compile(r"^/api/v1/vehicles/(?P<id>[^/]+)")  # a vehicle's path, or below it
-
-
-def _vehicle_ids(entry: Mapping[str, Any]) -> set[str]:
-    """The vehicle ids an entry is about (OpenFlex's, ICAR's record): the runner judges the
-    vehicles it created, not those of whoever else uses the target meanwhile (a shared sandbox,
-    its own other runners), read in another instant than its own and so never comparable."""
-    response = entry.get("response") if isinstance(entry.get("response"), Mapping) else {}
-    record = response.get("record") if isinstance(response.get("record"), Mapping) else {}
-    path = _ABOUT_VEHICLE.match(entry.get("path") or "")
-    found = (entry.get("vehicle_id"), path["id"] if path else None, response.get("id"),
-             response.get("openflex_id"), record.get("id"), record.get("openflex_id"))
-    return {str(v) for v in found if v}
 
 
 def _system_failure(reply: Reply) -> bool:

@@ -162,6 +162,12 @@ class Sandbox:
         return Verdict(not violations, violations, len(openflex) + len(icar), unjudged)
 
     @property
+    def runner_keys(self) -> dict[str, str]:
+        """Its keys as a runner's `Targets` take them: each actor's, its own admin key, and
+        `icar` for the ICAR user."""
+        return {**self.keys, "admin": self.own_admin_key, "icar": self.keys.get("icar_user", "")}
+
+    @property
     def own_admin_key(self) -> str:
         """The dealer's own admin key on OpenFlex (its back-office: `PUT /settings/api-vo`)."""
         return self._own_admin["openflex"] or ""

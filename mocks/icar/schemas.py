@@ -10,7 +10,7 @@ written in the field's description.
 """
 from __future__ import annotations
 
-import threading
+import functools
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -218,17 +218,10 @@ class IcarModels:
     ReplayResult: type[BaseModel]
 
 
-_BUILT: dict[int, tuple[Contract, IcarModels]] = {}
-_BUILDING = threading.Lock()
-
-
+@functools.cache  # one set of classes per contract (a Contract hashes by identity)
 def models(contract: Contract) -> IcarModels:
     """The models of `contract` (built on first use; the same classes afterwards)."""
-    with _BUILDING:
-        built = _BUILT.get(id(contract))
-        if built is None or built[0] is not contract:
-            built = _BUILT[id(contract)] = (contract, _build(contract))
-        return built[1]
+    return _build(contract)
 
 
 def _build(contract: Contract) -> IcarModels:  # noqa: C901 - one class statement each

@@ -5,6 +5,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from icarflex.contracts import load_contract, load_profile
+from icarflex.mocks.common.server import LiveServer
+from icarflex.mocks.icar.app import create_app as create_icar
+from icarflex.mocks.openflex.app import create_app as create_openflex
 from icarflex.profiles import path_of
 from icarflex.scenarios.fakes import LocalFakes, local_fakes
 from icarflex.scenarios.results import RunResult
@@ -38,3 +41,12 @@ def run_under(full_run: RunResult) -> Callable[[str], RunResult]:
                 runs[profile] = runner.run([w.id for w in load_contract().workflows])
         return runs[profile]
     return run
+
+
+@pytest.fixture
+def served(tmp_path) -> Iterator[tuple[str, str]]:  # noqa: ANN001
+    """Both fakes on one SQLite file, as `icarflex serve --db` runs them: their two URLs."""
+    db = str(tmp_path / "served.sqlite3")
+    with LiveServer(create_openflex({"DB": db}), threads=8) as openflex, \
+            LiveServer(create_icar({"DB": db, "OPENFLEX_URL": openflex.url}), threads=8) as icar:
+        yield openflex.url, icar.url

@@ -3,13 +3,8 @@ store's own and a row flipped by `PUT /settings/api-vo` are left as they were, a
 row is reported as drift (exit 1). `--reset` is opt-in, and says it happened."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import requests
-from icarflex.mocks.common.server import LiveServer
-from icarflex.mocks.icar.app import create_app as create_icar
-from icarflex.mocks.openflex.app import create_app as create_openflex
 from icarflex.scenarios.cli import main
 
 OPENFLEX_USER = {"Authorization": "Bearer demo-openflex-key"}
@@ -18,14 +13,6 @@ VEHICLE = {"vin": "VF1RFB00X56789012", "registration": "AB-123-CD", "destination
            "origin": "PARTICULIER", "mileage": 42000, "first_registration_date": "2019-03-01",
            "purchase_source": "ACHAT_DIRECT", "trade_in_price": 5000}
 
-
-@pytest.fixture
-def served(tmp_path) -> Iterator[tuple[str, str]]:  # noqa: ANN001
-    """Both fakes on one SQLite file, as `icarflex serve --db` runs them."""
-    db = str(tmp_path / "served.sqlite3")
-    with LiveServer(create_openflex({"DB": db}), threads=4) as openflex, \
-            LiveServer(create_icar({"DB": db, "OPENFLEX_URL": openflex.url}), threads=4) as icar:
-        yield openflex.url, icar.url
 
 
 def own_vehicle(openflex: str) -> dict:

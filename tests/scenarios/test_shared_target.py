@@ -5,27 +5,15 @@ runners replaying at once on one dealer are both green. Both fakes live, real HT
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import requests
-from icarflex.mocks.common.server import LiveServer
-from icarflex.mocks.icar.app import create_app as create_icar
-from icarflex.mocks.openflex.app import create_app as create_openflex
 from icarflex.scenarios.results import ScenarioResult
 from icarflex.scenarios.runner import Runner, Silent, Targets
 from icarflex.scenarios.sandbox import Sandbox
 
 ADMIN, OPENFLEX_USER, ICAR_USER = "demo-admin-key", "demo-openflex-key", "demo-icar-key"
 
-
-@pytest.fixture
-def served(tmp_path) -> Iterator[tuple[str, str]]:  # noqa: ANN001
-    db = str(tmp_path / "shared.sqlite3")
-    with LiveServer(create_openflex({"DB": db}), threads=8) as openflex, \
-            LiveServer(create_icar({"DB": db, "OPENFLEX_URL": openflex.url}), threads=8) as icar:
-        yield openflex.url, icar.url
 
 
 def call(method: str, url: str, key: str, json: Any = None) -> requests.Response:
@@ -105,7 +93,7 @@ def test_two_dealers_on_one_target_each_number_their_own_invoices(served: tuple[
     numbers = []
     for _ in range(2):
         sandbox = Sandbox.create(openflex, icar, ADMIN)
-        keys = {**sandbox.keys, "admin": sandbox.own_admin_key, "icar": sandbox.keys["icar_user"]}
+        keys = sandbox.runner_keys
         with Runner(Targets(openflex, icar, keys=keys, dealer=sandbox.dealer), negative=False) as runner:
             result = runner.run(["casse"])
         assert result.ok, [c.detail for s in result.scenarios for st in s.steps for c in st.checks
